@@ -1,0 +1,221 @@
+"""Samplers: run the learned reverse process from noise x_{T-1} ~ N(0, I) down to x_0.
+
+Every sampler has the same shape of signature,
+
+    sampler(model, shape, schedule, ..., prediction, generator, callback, return_trajectory)
+
+and the same body: ask the model for its estimate of x_0 and eps at the current step, then apply
+the sampler's update rule. ``callback`` receives a dict per step ({"step", "t", "x", "x0"}), and
+``return_trajectory=True`` also returns every intermediate x, for figures and widgets.
+
+- :func:`ddpm_sample`: ancestral sampling, one step per training step (Ho et al., 2020).
+- :func:`ddim_sample`: DDIM, any number of steps, deterministic when eta=0 (Song et al., 2021a).
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import torch
+from torch import Tensor
+
+from .forward import q_posterior, x0_and_eps
+from .schedules import Schedule, gather
+
+Callback = Callable[[dict], None]
+
+
+class Trajectory(NamedTuple):
+    """What a sampler visited, on the CPU: t[i] is the step that produced x[i+1] from x[i]."""
+
+    t: list[int]  # (S,) timesteps in the order visited
+    x: Tensor  # (S+1, B, ...) x[0] is the starting noise, x[-1] the sample
+    x0: Tensor  # (S, B, ...) the model's estimate of x_0 at each step
+
+
+# ----------------------------------------------------------------------------------- DDPM
+def ddpm_step(
+    model_output: Tensor,
+    xt: Tensor,
+    t: int,
+    schedule: Schedule,
+    noise: Tensor,
+    prediction: str = "eps",
+    clip_x0: float | None = None,
+    variance: str = "posterior",
+) -> tuple[Tensor, Tensor]:
+    """One ancestral step x_t -> x_{t-1} (Ho et al., 2020, Algorithm 2).
+
+        x_{t-1} = mu_tilde(x_t, x0_hat) + sqrt(var_t) z,   z ~ N(0, I) (z = 0 at t = 0)
+
+    mu_tilde is the posterior mean of q(x_{t-1} | x_t, x_0) evaluated at the model's estimate
+    x0_hat; with eps-prediction and no clipping it equals the paper's
+    (x_t - beta_t / sqrt(1 - alpha_bar_t) eps_theta) / sqrt(alpha_t). ``variance`` is
+    "posterior" (beta_tilde_t, diffusers' "fixed_small") or "beta" (beta_t, "fixed_large").
+    ``clip_x0`` clamps x0_hat to [-clip_x0, clip_x0] (useful for images in [-1, 1]).
+    Returns (x_{t-1}, x0_hat).
+    """
+    if variance not in ("posterior", "beta"):
+        raise ValueError(f"unknown variance {variance!r}: expected 'posterior' or 'beta'")
+    x0_hat, _ = x0_and_eps(model_output, xt, t, schedule, prediction)
+    if clip_x0 is not None:
+        x0_hat = x0_hat.clamp(-clip_x0, clip_x0)
+    mean, posterior_var = q_posterior(x0_hat, xt, t, schedule)
+    var = posterior_var if variance == "posterior" else gather(schedule.beta, t, xt)
+    if t == 0:
+        return mean, x0_hat
+    return mean + var.sqrt() * noise, x0_hat
+
+
+@torch.no_grad()
+def ddpm_sample(
+    model: Callable[..., Tensor],
+    shape: tuple[int, ...],
+    schedule: Schedule,
+    prediction: str = "eps",
+    clip_x0: float | None = None,
+    variance: str = "posterior",
+    generator: torch.Generator | None = None,
+    device: str | torch.device = "cpu",
+    x_start: Tensor | None = None,
+    callback: Callback | None = None,
+    return_trajectory: bool = False,
+    **model_kwargs,
+):
+    """Sample with all T ancestral steps, t = T-1, ..., 0. Returns x (shape ``shape``) and,
+    with ``return_trajectory=True``, a :class:`Trajectory`."""
+    x = _start(shape, generator, device, x_start)
+    record = _Recorder(x, callback, return_trajectory)
+    for step, t in enumerate(range(schedule.T - 1, -1, -1)):
+        noise = _randn(x, generator)
+        out = model(x, _batch_t(t, x), **model_kwargs)
+        x, x0_hat = ddpm_step(out, x, t, schedule, noise, prediction, clip_x0, variance)
+        record(step, t, x, x0_hat)
+    return record.result(x)
+
+
+# ----------------------------------------------------------------------------------- DDIM
+def ddim_timesteps(T: int, n_steps: int) -> list[int]:
+    """The n_steps timesteps DDIM visits, descending: t_i = i * (T // n_steps) ("leading").
+
+    This is the spacing of the DDIM paper's code and of diffusers' default ``"leading"``.
+    For T=1000 and 10 steps: [900, 800, ..., 100, 0].
+    """
+    if not isinstance(n_steps, int) or isinstance(n_steps, bool) or not 1 <= n_steps <= T:
+        raise ValueError(f"n_steps must be an int in [1, T]=[1, {T}], got {n_steps!r}")
+    return [i * (T // n_steps) for i in range(n_steps)][::-1]
+
+
+def ddim_step(
+    model_output: Tensor,
+    xt: Tensor,
+    t: int,
+    t_prev: int,
+    schedule: Schedule,
+    eta: float = 0.0,
+    noise: Tensor | None = None,
+    prediction: str = "eps",
+    clip_x0: float | None = None,
+) -> tuple[Tensor, Tensor]:
+    """One DDIM step x_t -> x_{t_prev} (Song et al., 2021a, eq. 12 and 16):
+
+        x_prev = sqrt(alpha_bar_prev) x0_hat + sqrt(1 - alpha_bar_prev - sigma^2) eps_hat + sigma z
+        sigma  = eta * sqrt((1 - alpha_bar_prev) / (1 - alpha_bar_t)) * sqrt(1 - alpha_bar_t / alpha_bar_prev)
+
+    (The DDIM paper writes alpha for our alpha_bar.) t_prev = -1 means the clean end, where
+    alpha_bar_prev = 1. eta=0 makes the step deterministic; eta=1 with t_prev = t-1 gives
+    sigma^2 = beta_tilde_t, DDPM's posterior variance. If ``clip_x0`` clamps x0_hat, eps_hat is
+    recomputed from the clamped x0_hat so the two stay consistent.
+    """
+    if eta < 0:
+        raise ValueError(f"eta must be >= 0 (0: deterministic DDIM, 1: DDPM-like), got {eta}")
+    if not -1 <= t_prev < t:
+        raise ValueError(f"t_prev must satisfy -1 <= t_prev < t={t}, got {t_prev}")
+    x0_hat, eps_hat = x0_and_eps(model_output, xt, t, schedule, prediction)
+    alpha_bar = gather(schedule.alpha_bar, t, xt)
+    if t_prev >= 0:
+        alpha_bar_prev = gather(schedule.alpha_bar, t_prev, xt)
+    else:
+        alpha_bar_prev = torch.ones_like(alpha_bar)
+    if clip_x0 is not None:
+        x0_hat = x0_hat.clamp(-clip_x0, clip_x0)
+        eps_hat = (xt - alpha_bar.sqrt() * x0_hat) / (1 - alpha_bar).sqrt()
+    sigma = eta * ((1 - alpha_bar_prev) / (1 - alpha_bar) * (1 - alpha_bar / alpha_bar_prev)).sqrt()
+    x_prev = alpha_bar_prev.sqrt() * x0_hat + (1 - alpha_bar_prev - sigma**2).clamp(min=0).sqrt() * eps_hat
+    if eta > 0:
+        if noise is None:
+            raise ValueError("ddim_step with eta > 0 needs noise (a tensor shaped like xt)")
+        x_prev = x_prev + sigma * noise
+    return x_prev, x0_hat
+
+
+@torch.no_grad()
+def ddim_sample(
+    model: Callable[..., Tensor],
+    shape: tuple[int, ...],
+    schedule: Schedule,
+    n_steps: int = 50,
+    eta: float = 0.0,
+    prediction: str = "eps",
+    clip_x0: float | None = None,
+    generator: torch.Generator | None = None,
+    device: str | torch.device = "cpu",
+    x_start: Tensor | None = None,
+    callback: Callback | None = None,
+    return_trajectory: bool = False,
+    **model_kwargs,
+):
+    """Sample with ``n_steps`` DDIM steps over :func:`ddim_timesteps`. Returns x and, with
+    ``return_trajectory=True``, a :class:`Trajectory`. With eta=0 the only randomness is the
+    starting noise: the same ``x_start`` always gives the same sample."""
+    timesteps = ddim_timesteps(schedule.T, n_steps)
+    x = _start(shape, generator, device, x_start)
+    record = _Recorder(x, callback, return_trajectory)
+    for step, t in enumerate(timesteps):
+        t_prev = timesteps[step + 1] if step + 1 < len(timesteps) else -1
+        noise = _randn(x, generator) if eta > 0 else None
+        out = model(x, _batch_t(t, x), **model_kwargs)
+        x, x0_hat = ddim_step(out, x, t, t_prev, schedule, eta, noise, prediction, clip_x0)
+        record(step, t, x, x0_hat)
+    return record.result(x)
+
+
+# -------------------------------------------------------------------------------- helpers
+def _start(shape, generator, device, x_start) -> Tensor:
+    if x_start is not None:
+        if tuple(x_start.shape) != tuple(shape):
+            raise ValueError(f"x_start has shape {tuple(x_start.shape)}, expected {tuple(shape)}")
+        return x_start.to(device)
+    if len(shape) < 2:
+        raise ValueError(f"shape must be (B, ...) with a batch dimension, got {tuple(shape)}")
+    return torch.randn(tuple(shape), generator=generator).to(device)  # drawn on the CPU: same on any device
+
+
+def _randn(x: Tensor, generator) -> Tensor:
+    return torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
+
+
+def _batch_t(t: int, x: Tensor) -> Tensor:
+    return torch.full((x.shape[0],), t, dtype=torch.long, device=x.device)  # (B,)
+
+
+class _Recorder:
+    """Collects the trajectory and calls the callback; keeps the sampler loops short."""
+
+    def __init__(self, x: Tensor, callback: Callback | None, keep: bool):
+        self.callback, self.keep = callback, keep
+        self.t: list[int] = []
+        self.xs = [x.detach().cpu()] if keep else []
+        self.x0s: list[Tensor] = []
+
+    def __call__(self, step: int, t: int, x: Tensor, x0: Tensor) -> None:
+        if self.callback is not None:
+            self.callback({"step": step, "t": t, "x": x, "x0": x0})
+        if self.keep:
+            self.t.append(t)
+            self.xs.append(x.detach().cpu())
+            self.x0s.append(x0.detach().cpu())
+
+    def result(self, x: Tensor):
+        if not self.keep:
+            return x
+        return x, Trajectory(self.t, torch.stack(self.xs), torch.stack(self.x0s))

@@ -1,0 +1,161 @@
+"""The one training loop of the course.
+
+    repeat for `steps` steps:
+        x_0 ~ data (a random batch);  loss = diffusion_loss(model, x_0)  (see losses.py)
+        AdamW step, with linear warm-up then cosine decay of the learning rate,
+        gradient clipping, and an exponential moving average (EMA) of the weights
+
+It reports a loss history, the loss per timestep bucket (the first place to look when samples
+come out as noise: which noise levels has the model not learned?), and throughput. A loss that
+becomes NaN or infinite stops training with a message instead of silently producing noise.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+from tqdm import tqdm
+
+from .losses import diffusion_loss
+from .schedules import Schedule
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything the loop needs besides model, data and schedule."""
+
+    steps: int
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    warmup_steps: int = 100
+    grad_clip: float | None = 1.0  # max gradient norm; None to disable
+    ema_decay: float | None = 0.995  # None to disable the EMA
+    prediction: str = "eps"  # what the model predicts: "eps", "x0" or "v"
+    seed: int = 0
+    t_buckets: int = 10  # bins of t for the per-timestep loss
+    progress: bool = True  # show a tqdm progress bar (on stderr)
+
+    def __post_init__(self):
+        for name in ("steps", "batch_size", "t_buckets"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.ema_decay is not None and not 0 < self.ema_decay < 1:
+            raise ValueError(f"ema_decay must be in (0, 1) or None, got {self.ema_decay}")
+
+
+@dataclass
+class TrainResult:
+    """What a run produced. ``model`` is the EMA copy when the EMA is on (sample from it)."""
+
+    model: nn.Module
+    losses: list[float]  # loss of every step
+    t_bucket_loss: Tensor  # (t_buckets,) mean loss per range of t over the last fifth of training
+    t_bucket_edges: Tensor  # (t_buckets + 1,) the ranges: bucket i holds edges[i] <= t < edges[i+1]
+    seconds: float
+    steps_per_second: float = field(init=False)
+
+    def __post_init__(self):
+        self.steps_per_second = len(self.losses) / max(self.seconds, 1e-9)
+
+
+class EMA:
+    """Exponential moving average of a model's weights: theta_ema <- d theta_ema + (1 - d) theta.
+
+    The decay is warmed up as min(d, (1 + n) / (10 + n)) after n updates, so the average is not
+    dominated by the random initial weights in short runs.
+    """
+
+    def __init__(self, model: nn.Module, decay: float):
+        self.decay = decay
+        self.model = copy.deepcopy(model).eval().requires_grad_(False)
+        self.updates = 0
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        self.updates += 1
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for p_ema, p in zip(self.model.parameters(), model.parameters()):
+            p_ema.lerp_(p.detach(), 1 - d)
+        for b_ema, b in zip(self.model.buffers(), model.buffers()):
+            b_ema.copy_(b)
+
+
+def warmup_cosine(step: int, warmup_steps: int, total_steps: int) -> float:
+    """Learning-rate multiplier: linear from 0 to 1 over warm-up, then cosine from 1 down to 0.1."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def train(model: nn.Module, data: Tensor, schedule: Schedule, config: TrainConfig) -> TrainResult:
+    """Train ``model`` to denoise ``data`` (N, ...) under ``schedule``; see the module docstring.
+
+    Batches are drawn at random from ``data`` with a generator seeded by ``config.seed``, and
+    moved to the model's device.
+    """
+    if not isinstance(data, Tensor) or data.ndim < 2 or len(data) < 1:
+        raise ValueError(f"data must be a tensor (N, ...) with N >= 1 examples, got {getattr(data, 'shape', type(data))}")
+    device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(config.seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    lr_at = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: warmup_cosine(s, config.warmup_steps, config.steps)
+    )
+    ema = EMA(model, config.ema_decay) if config.ema_decay else None
+    edges = torch.linspace(0, schedule.T, config.t_buckets + 1).long()
+    bucket_sum = torch.zeros(config.t_buckets, dtype=torch.float64)
+    bucket_count = torch.zeros(config.t_buckets, dtype=torch.float64)
+    tail_start = config.steps - max(1, config.steps // 5)
+
+    losses: list[float] = []
+    model.train()
+    start = time.perf_counter()
+    bar = tqdm(range(config.steps), desc="training", disable=not config.progress,
+               file=sys.stderr, mininterval=1.0, smoothing=0.1)
+    for step in bar:
+        idx = torch.randint(0, len(data), (config.batch_size,), generator=generator)
+        x0 = data[idx].to(device)
+        out = diffusion_loss(model, x0, schedule, config.prediction, generator)
+        loss_value = out.loss.item()
+        if not math.isfinite(loss_value):
+            bar.close()
+            raise FloatingPointError(
+                f"the loss became {loss_value} at step {step}: training stopped. Likely causes: a "
+                f"learning rate too high (lr={config.lr}), NaN or inf in the data, or no "
+                f"gradient clipping (grad_clip={config.grad_clip})"
+            )
+        optimizer.zero_grad(set_to_none=True)
+        out.loss.backward()
+        if config.grad_clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        lr_at.step()
+        if ema is not None:
+            ema.update(model)
+        losses.append(loss_value)
+        if step >= tail_start:
+            bucket = torch.bucketize(out.t.cpu(), edges[1:], right=True)  # (B,) in [0, t_buckets)
+            bucket_sum.index_add_(0, bucket, out.per_example.double().cpu())
+            bucket_count.index_add_(0, bucket, torch.ones_like(bucket, dtype=torch.float64))
+        if step % 50 == 0:
+            bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.4f}", refresh=False)
+    seconds = time.perf_counter() - start
+    bar.close()
+    model.eval()
+    return TrainResult(
+        model=ema.model if ema is not None else model,
+        losses=losses,
+        t_bucket_loss=(bucket_sum / bucket_count.clamp(min=1)).float(),
+        t_bucket_edges=edges,
+        seconds=seconds,
+    )
