@@ -27,8 +27,10 @@ PREDICTIONS = ("eps", "x0", "v")
 
 def q_mean_std(x0: Tensor, t: Tensor | int, schedule: Schedule) -> tuple[Tensor, Tensor]:
     """Mean sqrt(alpha_bar_t) x_0 and standard deviation sqrt(1 - alpha_bar_t) of q(x_t | x_0)."""
-    alpha_bar = gather(schedule.alpha_bar, t, x0)  # (B, 1, ...)
-    return alpha_bar.sqrt() * x0, (1 - alpha_bar).sqrt().expand_as(x0)
+    # sigma_t = sqrt(1 - alpha_bar_t) comes from the float64 schedule: in float32, 1 - alpha_bar_0
+    # = beta_0 ~ 1e-4 would keep only about 4 significant digits.
+    sqrt_alpha_bar, sigma = gather(schedule.alpha_bar.sqrt(), t, x0), gather(schedule.sigma, t, x0)  # (B, 1, ...)
+    return sqrt_alpha_bar * x0, sigma.expand_as(x0)
 
 
 def q_sample(
@@ -59,11 +61,11 @@ def q_posterior(x0: Tensor, xt: Tensor, t: Tensor | int, schedule: Schedule) -> 
     At t=0 the posterior collapses onto x_0 (beta_tilde_0 = 0).
     """
     _same_shape(x0=x0, xt=xt)
-    alpha_bar = gather(schedule.alpha_bar, t, xt)
-    alpha_bar_prev = gather(schedule.alpha_bar_prev, t, xt)
-    beta = gather(schedule.beta, t, xt)
-    coef_x0 = alpha_bar_prev.sqrt() * beta / (1 - alpha_bar)
-    coef_xt = (1 - beta).sqrt() * (1 - alpha_bar_prev) / (1 - alpha_bar)
+    # The coefficients are formed from the float64 schedule, then gathered (cast to xt's dtype):
+    # in float32, 1 - alpha_bar_0 = beta_0 ~ 1e-4 would keep only about 4 significant digits.
+    alpha_bar, alpha_bar_prev, beta = schedule.alpha_bar, schedule.alpha_bar_prev, schedule.beta  # (T,)
+    coef_x0 = gather(alpha_bar_prev.sqrt() * beta / (1 - alpha_bar), t, xt)  # (B, 1, ...)
+    coef_xt = gather((1 - beta).sqrt() * (1 - alpha_bar_prev) / (1 - alpha_bar), t, xt)
     variance = gather(schedule.posterior_variance, t, xt)
     return coef_x0 * x0 + coef_xt * xt, variance.expand_as(xt)
 
@@ -71,36 +73,36 @@ def q_posterior(x0: Tensor, xt: Tensor, t: Tensor | int, schedule: Schedule) -> 
 def x0_from_eps(xt: Tensor, t: Tensor | int, eps: Tensor, schedule: Schedule) -> Tensor:
     """x_0 = (x_t - sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_bar_t)."""
     _same_shape(xt=xt, eps=eps)
-    alpha_bar = gather(schedule.alpha_bar, t, xt)
-    return (xt - (1 - alpha_bar).sqrt() * eps) / alpha_bar.sqrt()
+    sqrt_alpha_bar, sigma = gather(schedule.alpha_bar.sqrt(), t, xt), gather(schedule.sigma, t, xt)
+    return (xt - sigma * eps) / sqrt_alpha_bar
 
 
 def eps_from_x0(xt: Tensor, t: Tensor | int, x0: Tensor, schedule: Schedule) -> Tensor:
     """eps = (x_t - sqrt(alpha_bar_t) x_0) / sqrt(1 - alpha_bar_t)."""
     _same_shape(xt=xt, x0=x0)
-    alpha_bar = gather(schedule.alpha_bar, t, xt)
-    return (xt - alpha_bar.sqrt() * x0) / (1 - alpha_bar).sqrt()
+    sqrt_alpha_bar, sigma = gather(schedule.alpha_bar.sqrt(), t, xt), gather(schedule.sigma, t, xt)
+    return (xt - sqrt_alpha_bar * x0) / sigma
 
 
 def v_from_x0_eps(x0: Tensor, eps: Tensor, t: Tensor | int, schedule: Schedule) -> Tensor:
     """v = sqrt(alpha_bar_t) eps - sqrt(1 - alpha_bar_t) x_0  (Salimans & Ho, 2022)."""
     _same_shape(x0=x0, eps=eps)
-    alpha_bar = gather(schedule.alpha_bar, t, x0)
-    return alpha_bar.sqrt() * eps - (1 - alpha_bar).sqrt() * x0
+    sqrt_alpha_bar, sigma = gather(schedule.alpha_bar.sqrt(), t, x0), gather(schedule.sigma, t, x0)
+    return sqrt_alpha_bar * eps - sigma * x0
 
 
 def x0_from_v(xt: Tensor, t: Tensor | int, v: Tensor, schedule: Schedule) -> Tensor:
     """x_0 = sqrt(alpha_bar_t) x_t - sqrt(1 - alpha_bar_t) v."""
     _same_shape(xt=xt, v=v)
-    alpha_bar = gather(schedule.alpha_bar, t, xt)
-    return alpha_bar.sqrt() * xt - (1 - alpha_bar).sqrt() * v
+    sqrt_alpha_bar, sigma = gather(schedule.alpha_bar.sqrt(), t, xt), gather(schedule.sigma, t, xt)
+    return sqrt_alpha_bar * xt - sigma * v
 
 
 def eps_from_v(xt: Tensor, t: Tensor | int, v: Tensor, schedule: Schedule) -> Tensor:
     """eps = sqrt(1 - alpha_bar_t) x_t + sqrt(alpha_bar_t) v."""
     _same_shape(xt=xt, v=v)
-    alpha_bar = gather(schedule.alpha_bar, t, xt)
-    return (1 - alpha_bar).sqrt() * xt + alpha_bar.sqrt() * v
+    sqrt_alpha_bar, sigma = gather(schedule.alpha_bar.sqrt(), t, xt), gather(schedule.sigma, t, xt)
+    return sigma * xt + sqrt_alpha_bar * v
 
 
 def score_from_eps(eps: Tensor, t: Tensor | int, schedule: Schedule) -> Tensor:

@@ -18,7 +18,7 @@ from typing import Callable, NamedTuple
 import torch
 from torch import Tensor
 
-from .forward import q_posterior, x0_and_eps
+from .forward import eps_from_x0, q_posterior, x0_and_eps
 from .schedules import Schedule, gather
 
 Callback = Callable[[dict], None]
@@ -138,7 +138,7 @@ def ddim_step(
         alpha_bar_prev = torch.ones_like(alpha_bar)
     if clip_x0 is not None:
         x0_hat = x0_hat.clamp(-clip_x0, clip_x0)
-        eps_hat = (xt - alpha_bar.sqrt() * x0_hat) / (1 - alpha_bar).sqrt()
+        eps_hat = eps_from_x0(xt, t, x0_hat, schedule)
     sigma = eta * ((1 - alpha_bar_prev) / (1 - alpha_bar) * (1 - alpha_bar / alpha_bar_prev)).sqrt()
     x_prev = alpha_bar_prev.sqrt() * x0_hat + (1 - alpha_bar_prev - sigma**2).clamp(min=0).sqrt() * eps_hat
     if eta > 0:

@@ -5,7 +5,7 @@ import torch
 from torch import Tensor
 
 
-def test_card(size: int = 64) -> Tensor:
+def landscape(size: int = 64) -> Tensor:
     """A landscape: sky gradient, sun, two hills and a house. Returns (3, size, size) in [-1, 1].
 
     It has large smooth regions and sharp edges, so a reader can watch the fine detail vanish

@@ -1,0 +1,196 @@
+"""Figures for the book. Every function returns the matplotlib Figure (or animation) it made.
+
+Each figure is made by pyplot and closed at once (:func:`new_figure`), so a notebook shows it
+exactly once, when a cell returns it, and nothing leaks between cells. Colours come from the
+Okabe-Ito palette, which stays distinguishable under the common forms of colour blindness.
+``viz`` reads results and draws them; it never trains or samples.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.animation import FuncAnimation
+from matplotlib.figure import Figure
+from torch import Tensor
+
+from .forward import q_sample
+from .schedules import Schedule
+
+# Okabe & Ito (2008): black, orange, sky blue, bluish green, yellow, blue, vermillion, purple
+PALETTE = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"]
+COLORS = PALETTE[1:] + PALETTE[:1]  # start with orange: black is for data
+
+
+def new_figure(figsize: tuple[float, float], dpi: float | None = None) -> Figure:
+    """A new figure that pyplot does not keep open: it shows only where a cell returns it."""
+    fig = plt.figure(figsize=figsize, dpi=dpi, layout="constrained")
+    plt.close(fig)
+    return fig
+
+
+def to_rgb(img: Tensor) -> np.ndarray:
+    """(3, H, W) or (1, H, W) or (H, W) tensor in [-1, 1] -> (H, W, 3) or (H, W) array in [0, 1]."""
+    img = img.detach().float().cpu()
+    if img.ndim == 3:
+        img = img.permute(1, 2, 0)
+        if img.shape[2] == 1:
+            img = img[:, :, 0]
+    return ((img.clamp(-1, 1) + 1) / 2).numpy()
+
+
+# ------------------------------------------------------------------------------ chapter 1
+def plot_schedules(schedules: Sequence[Schedule]) -> Figure:
+    """Three panels against t: beta_t, alpha_bar_t, and log-SNR(t), one line per schedule."""
+    fig = new_figure((12, 3.4))
+    axes = fig.subplots(1, 3)
+    for color, s in zip(COLORS, schedules):
+        t = np.arange(s.T)
+        axes[0].plot(t, s.beta.numpy(), color=color, label=s.name)
+        axes[1].plot(t, s.alpha_bar.numpy(), color=color, label=s.name)
+        axes[2].plot(t, s.log_snr.numpy(), color=color, label=s.name)
+    axes[0].set(title=r"noise added per step $\beta_t$", yscale="log", ylabel=r"$\beta_t$")
+    axes[1].set(title=r"signal variance left $\bar\alpha_t$", ylabel=r"$\bar\alpha_t$")
+    axes[2].set(title=r"log signal-to-noise ratio $\lambda_t$", ylabel=r"$\log(\bar\alpha_t / (1-\bar\alpha_t))$")
+    for ax in axes:
+        ax.set_xlabel("timestep t")
+        ax.grid(alpha=0.3)
+    axes[1].legend()
+    return fig
+
+
+def noising_strip(
+    image: Tensor, schedules: Sequence[Schedule], timesteps: Sequence[int], seed: int = 0
+) -> Figure:
+    """A grid of x_t for one image: one row per schedule, one column per t, the same noise eps.
+
+    This is the static version of the noising widget.
+    """
+    eps = torch.randn(image.shape, generator=torch.Generator().manual_seed(seed))
+    fig = new_figure((1.6 * len(timesteps), 1.8 * len(schedules)))
+    axes = np.atleast_2d(fig.subplots(len(schedules), len(timesteps)))
+    for row, s in zip(axes, schedules):
+        for ax, t in zip(row, timesteps):
+            xt, _ = q_sample(image[None], t, s, eps=eps[None])
+            ax.imshow(to_rgb(xt[0]), interpolation="nearest")
+            ax.set_xticks([]), ax.set_yticks([])
+            ax.set_title(f"t={t}  " + r"$\bar\alpha$" + f"={s.alpha_bar[t]:.2f}", fontsize=8)
+        row[0].set_ylabel(s.name)
+    return fig
+
+
+def noised_image_panel(image: Tensor, schedule: Schedule, t: int, seed: int = 0) -> Figure:
+    """x_t for one t (left) and the histogram of its pixel values against N(0, 1) (right)."""
+    eps = torch.randn(image.shape, generator=torch.Generator().manual_seed(seed))
+    xt, _ = q_sample(image[None], t, schedule, eps=eps[None])
+    fig = new_figure((8, 3.4))
+    ax_img, ax_hist = fig.subplots(1, 2, width_ratios=[1, 1.4])
+    ax_img.imshow(to_rgb(xt[0]), interpolation="nearest")
+    ax_img.set(xticks=[], yticks=[], title=f"{schedule.name} schedule, t={t}")
+    grid = np.linspace(-4, 4, 200)
+    ax_hist.hist(xt.flatten().numpy(), bins=60, range=(-4, 4), density=True, color=COLORS[2], label="pixels of $x_t$")
+    ax_hist.plot(grid, np.exp(-grid**2 / 2) / np.sqrt(2 * np.pi), color=PALETTE[0], label="N(0, 1)")
+    ab = schedule.alpha_bar[t].item()
+    ax_hist.set(xlabel="pixel value", ylabel="density",
+                title=rf"$\bar\alpha_t$={ab:.3f}: signal scaled by {ab**0.5:.2f}, noise std {(1 - ab)**0.5:.2f}")
+    ax_hist.legend(loc="upper right")
+    return fig
+
+
+# ------------------------------------------------------------------------------ chapter 2
+def plot_points(clouds: dict[str, Tensor], lim: float = 3.0, size: float = 3.0) -> Figure:
+    """Scatter plots of 2D point clouds side by side, one panel per entry of ``clouds``."""
+    fig = new_figure((3.2 * len(clouds), 3.3))
+    axes = np.atleast_1d(fig.subplots(1, len(clouds)))
+    for i, (ax, (title, pts)) in enumerate(zip(axes, clouds.items())):
+        pts = pts.detach().cpu()
+        ax.scatter(pts[:, 0], pts[:, 1], s=size, alpha=0.5, color=PALETTE[0] if i == 0 else PALETTE[5], linewidths=0)
+        ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", title=title, xlabel="$x_1$", ylabel="$x_2$")
+    return fig
+
+
+def plot_loss(losses: Sequence[float], window: int = 100) -> Figure:
+    """Training loss per step (faint) and its moving average over ``window`` steps."""
+    losses = np.asarray(losses)
+    fig = new_figure((7, 3.2))
+    ax = fig.subplots()
+    ax.plot(losses, color=COLORS[2], alpha=0.35, lw=0.8, label="per step")
+    if len(losses) >= window:
+        smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
+        ax.plot(np.arange(window - 1, len(losses)), smooth, color=COLORS[0], label=f"mean of {window} steps")
+    ax.set(xlabel="training step", ylabel="loss (mean squared error)", yscale="log", title="Training loss")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return fig
+
+
+def plot_t_bucket_loss(bucket_loss: Tensor, edges: Tensor) -> Figure:
+    """Bar chart of the loss per range of timesteps (from :class:`~diffusion_edu.train.TrainResult`)."""
+    fig = new_figure((7, 3.2))
+    ax = fig.subplots()
+    labels = [f"{a}-{b - 1}" for a, b in zip(edges[:-1].tolist(), edges[1:].tolist())]
+    ax.bar(labels, bucket_loss.numpy(), color=COLORS[4])
+    ax.set(xlabel="timestep range", ylabel="mean loss", yscale="log", title="Loss per timestep range (end of training)")
+    ax.tick_params(axis="x", labelrotation=45)
+    return fig
+
+
+def _late_heavy(last: int, n: int) -> np.ndarray:
+    """n indices from 0 to ``last``, denser towards the end, where a reverse trajectory changes most."""
+    u = np.linspace(0, 1, n)
+    return np.unique((last * (1 - (1 - u) ** 2)).round().astype(int))
+
+
+def trajectory_frame(ax, x: Tensor, title: str, lim: float = 3.0, data: Tensor | None = None):
+    """Draw one frame of a 2D reverse trajectory on ``ax`` (data in grey behind, if given)."""
+    ax.clear()
+    if data is not None:
+        ax.scatter(data[:, 0], data[:, 1], s=2, color="#BBBBBB", linewidths=0)
+    ax.scatter(x[:, 0], x[:, 1], s=3, color=COLORS[5], alpha=0.6, linewidths=0)
+    ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", title=title, xlabel="$x_1$", ylabel="$x_2$")
+
+
+def animate_trajectory(
+    xs: Tensor, ts: Sequence[int], n_frames: int = 40, lim: float = 3.0, data: Tensor | None = None
+) -> FuncAnimation:
+    """An animation of 2D points along a reverse trajectory (xs: (S+1, B, 2), ts: (S,)).
+
+    Show it in a notebook or the built book with ``IPython.display.HTML(anim.to_jshtml())``.
+    """
+    idx = _late_heavy(len(xs) - 1, n_frames)
+    fig = new_figure((4.2, 4.2), dpi=72)  # every frame is embedded in the page: keep them small
+    ax = fig.subplots()
+
+    def draw(i):
+        k = idx[i]
+        label = "start: pure noise" if k == 0 else f"after step t={ts[k - 1]}"
+        trajectory_frame(ax, xs[k], label, lim, data)
+
+    return FuncAnimation(fig, draw, frames=len(idx), interval=120)
+
+
+def trajectory_strip(xs: Tensor, ts: Sequence[int], n_panels: int = 6, lim: float = 3.0) -> Figure:
+    """Snapshots of a 2D reverse trajectory, left to right from noise to samples (denser at the end)."""
+    idx = _late_heavy(len(xs) - 1, n_panels)
+    fig = new_figure((2.4 * n_panels, 2.6))
+    for ax, k in zip(fig.subplots(1, n_panels), idx):
+        trajectory_frame(ax, xs[k], "noise" if k == 0 else f"after t={ts[k - 1]}", lim)
+    return fig
+
+
+def plot_quality_vs_steps(results: dict[str, dict[int, float]], baseline: float, ylabel: str) -> Figure:
+    """Metric against number of sampling steps, one line per sampler, with the data baseline."""
+    fig = new_figure((6.5, 3.6))
+    ax = fig.subplots()
+    markers = "osD^v"
+    for i, (name, by_steps) in enumerate(results.items()):
+        steps = sorted(by_steps)
+        ax.plot(steps, [by_steps[s] for s in steps], marker=markers[i % 5], color=COLORS[i], label=name)
+    ax.axhline(baseline, color=PALETTE[0], ls="--", label="data vs data")
+    ax.set(xscale="log", yscale="log", xlabel="sampling steps (model evaluations)", ylabel=ylabel,
+           title="Sample quality against sampling cost")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    return fig
