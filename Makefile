@@ -38,7 +38,7 @@ TEST_PROFILE := $(or $(PROFILE),smoke)
 # this interpreter's kernel (--nbval-current-env), not whatever kernel "python3" means here.
 NBVAL := --nbval --nbval-current-env
 
-.PHONY: help venv book test notebooks clean distclean
+.PHONY: help venv book test notebooks clean distclean exercises grade
 
 help: ## show this help
 	@echo "usage: make <target> [PROFILE=smoke|cpu|gpu] [PINS=constraints.txt] [TORCH_INDEX_URL=...]"
@@ -65,8 +65,8 @@ book: $(STAMP) ## build the book into _build/html, running every chapter (warnin
 	$(if $(PROFILE),DIFFUSION_EDU_PROFILE=$(PROFILE) )$(VENV)/bin/jupyter-book build . -W --all
 	@echo "open _build/html/index.html"
 
-test: $(STAMP) ## unit tests + every notebook under nbval (PROFILE=smoke unless set)
-	DIFFUSION_EDU_PROFILE=$(TEST_PROFILE) $(VENV)/bin/python -m pytest tests book $(NBVAL) $(PYTEST_ARGS)
+test: $(STAMP) ## unit tests + every notebook (book, exercises, solutions) under nbval (PROFILE=smoke unless set)
+	DIFFUSION_EDU_PROFILE=$(TEST_PROFILE) $(VENV)/bin/python -m pytest tests book exercises solutions $(NBVAL) $(PYTEST_ARGS)
 
 notebooks: $(STAMP) ## only the notebooks under nbval (CI's GPU job: make notebooks PROFILE=gpu)
 	DIFFUSION_EDU_PROFILE=$(TEST_PROFILE) $(VENV)/bin/python -m pytest book $(NBVAL) $(PYTEST_ARGS)
@@ -79,3 +79,12 @@ clean: ## remove the built book and caches (keeps .venv)
 
 distclean: clean ## also remove .venv
 	rm -rf $(VENV)
+
+# ---------------------------------------------------------------------------------- exercises
+exercises: $(STAMP) ## regenerate exercises/, their public tests and the autograders from solutions/
+	$(VENV)/bin/python solutions/build.py
+
+grade: $(STAMP) ## grade every notebook in SUBMISSIONS=folder into grades.csv (GRADES=path to change)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path/to/folder [GRADES=grades.csv]" >&2; exit 2; }
+	$(VENV)/bin/python solutions/build.py
+	$(VENV)/bin/python solutions/grade.py "$(SUBMISSIONS)" --out "$(or $(GRADES),grades.csv)"

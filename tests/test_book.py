@@ -48,7 +48,10 @@ def test_chapter_opens_with_goals_and_run_time_and_ends_with_a_summary(path):
     assert any("## Summary" in t for t in text[-3:]), f"{path.name} must end with a summary"
 
 
-@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+NOTEBOOKS = CHAPTERS + sorted((ROOT / "exercises").glob("*.ipynb")) + sorted((ROOT / "solutions").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_first_code_cell_installs_the_package_from_the_configured_repository(path):
     code = [source(c) for c in cells(path) if c["cell_type"] == "code"]
     setup = code[0]
@@ -56,7 +59,7 @@ def test_first_code_cell_installs_the_package_from_the_configured_repository(pat
     urls = re.findall(r"git\+(https://[^\"'\s]+)", setup)
     assert urls == [CONFIG["repository"]["url"]], (
         f"{path.name}: the setup cell installs from {urls}, but _config.yml's repository.url is "
-        f"{CONFIG['repository']['url']}: change both together"
+        f"{CONFIG['repository']['url']}: run `python solutions/set_repository.py`"
     )
 
 
