@@ -38,6 +38,10 @@ def otter_assign(master: pathlib.Path, out: pathlib.Path) -> None:
 def normalised_notebook(path: pathlib.Path) -> str:
     """The student notebook with stable cell ids and no outputs, as committed."""
     nb = json.loads(path.read_text())
+    # The book shows exercises unexecuted: name the IPython lexer, so `!pip` in the setup cell
+    # is highlighted (Sphinx warns, and -W fails, when plain Python cannot lex it).
+    nb["metadata"]["language_info"] = {"name": "python", "pygments_lexer": "ipython3",
+                                       "codemirror_mode": {"name": "ipython", "version": 3}}
     for i, cell in enumerate(nb["cells"]):
         cell["id"] = f"cell-{i:02d}"
         if cell["cell_type"] == "code":
