@@ -10,9 +10,12 @@ the sampler's update rule. ``callback`` receives a dict per step ({"step", "t", 
 
 - :func:`ddpm_sample`: ancestral sampling, one step per training step (Ho et al., 2020).
 - :func:`ddim_sample`: DDIM, any number of steps, deterministic when eta=0 (Song et al., 2021a).
+- :func:`dpmpp_2m_sample`: DPM-Solver++(2M), a second-order solver of the ODE that DDIM solves
+  to first order (Lu et al., 2022b): with the same 20 model calls, much closer to the data.
 """
 from __future__ import annotations
 
+import math
 from typing import Callable, NamedTuple
 
 import torch
@@ -179,6 +182,122 @@ def ddim_sample(
     return record.result(x)
 
 
+# ------------------------------------------------------------------------ DPM-Solver++(2M)
+def linspace_timesteps(T: int, n_steps: int) -> list[int]:
+    """n_steps timesteps evenly spaced from T-1 down, descending: t_i = round(k (T-1) / n_steps)
+    for k = n_steps, ..., 1 (diffusers' ``timestep_spacing="linspace"``, Lin et al., 2024).
+
+    Unlike :func:`ddim_timesteps` it starts at the noisiest step, T-1; the sampler then jumps from
+    the last one, round((T-1) / n_steps), to the clean end. For T=1000 and 10 steps:
+    [999, 899, 799, 699, 599, 500, 400, 300, 200, 100]. Rounding is half-to-even, as numpy's.
+    n_steps = T is excluded: T steps evenly spaced over T-1 intervals would repeat a timestep.
+    """
+    if not isinstance(n_steps, int) or isinstance(n_steps, bool) or not 1 <= n_steps <= T - 1:
+        raise ValueError(
+            f"n_steps must be an int in [1, T-1]=[1, {T - 1}], got {n_steps!r}: more steps than "
+            f"intervals between the T={T} timesteps would visit one timestep twice"
+        )
+    spacing = (T - 1) / n_steps  # float64, as numpy's linspace computes it
+    return [round(k * spacing) for k in range(n_steps, 0, -1)]
+
+
+def dpmpp_2m_step(
+    model_output: Tensor,
+    xt: Tensor,
+    t: int,
+    t_prev: int,
+    schedule: Schedule,
+    t_before: int | None = None,
+    x0_before: Tensor | None = None,
+    prediction: str = "eps",
+    clip_x0: float | None = None,
+) -> tuple[Tensor, Tensor]:
+    """One DPM-Solver++(2M) step x_t -> x_{t_prev} (Lu et al., 2022b, "DPM-Solver++", Algorithm 2).
+
+    Write alpha_t = sqrt(alpha_bar_t), sigma_t = sqrt(1 - alpha_bar_t) and the log-SNR time
+    lambda_t = log(alpha_t / sigma_t) (half of ``Schedule.log_snr``; it grows as t falls). The
+    deterministic sampling ODE, written for the model's x_0 estimate x0_hat, has the exact solution
+
+        x_{t_prev} = (sigma_prev / sigma_t) x_t + sigma_prev * integral_{lambda_t}^{lambda_prev} e^lambda x0_hat(lambda) dlambda.
+
+    DPM-Solver++ approximates x0_hat(lambda) inside the integral. With h = lambda_prev - lambda_t:
+
+      first order (x0_hat constant; this is exactly the DDIM step with eta=0):
+        x_prev = (sigma_prev / sigma_t) x_t - alpha_prev (e^{-h} - 1) x0_hat
+      second order, multistep (x0_hat extrapolated linearly in lambda through the previous
+      step's estimate x0_before, made at t_before > t, and read at the step's middle, lambda_t + h/2):
+        r = (lambda_t - lambda_before) / h
+        D = (1 + 1 / (2 r)) x0_hat - 1 / (2 r) x0_before
+        x_prev = (sigma_prev / sigma_t) x_t - alpha_prev (e^{-h} - 1) D
+
+    Each step is then off by O(h^3) instead of the first order's O(h^2).
+
+    The second-order step costs no extra model call: it reuses the estimate of the step before.
+    Pass ``t_before`` and ``x0_before`` for it; leave them out (the first step) for first order.
+    t_prev = -1 is the clean end, alpha_bar = 1: sigma_prev = 0, lambda_prev = +inf, and the
+    first-order step's limit is x_prev = x0_hat, which is what this returns there, whatever the
+    order (diffusers' ``final_sigmas_type="zero"``: a second-order step would extrapolate x0_hat).
+    ``clip_x0`` clamps x0_hat before it enters the update. Returns (x_{t_prev}, x0_hat).
+    """
+    if not -1 <= t_prev < t:
+        raise ValueError(f"t_prev must satisfy -1 <= t_prev < t={t}, got {t_prev}")
+    if (t_before is None) != (x0_before is None):
+        raise ValueError("the second-order step needs both t_before and x0_before (or neither, for first order)")
+    if t_before is not None and not t < t_before < schedule.T:
+        raise ValueError(
+            f"t_before must be the previous step's timestep, in (t, T-1]=({t}, {schedule.T - 1}], got {t_before}"
+        )
+    x0_hat, _ = x0_and_eps(model_output, xt, t, schedule, prediction)
+    if clip_x0 is not None:
+        x0_hat = x0_hat.clamp(-clip_x0, clip_x0)
+    if t_prev == -1:
+        return x0_hat, x0_hat
+    _, sigma_t, lambda_t = _alpha_sigma_lambda(schedule, t)
+    alpha_prev, sigma_prev, lambda_prev = _alpha_sigma_lambda(schedule, t_prev)
+    h = lambda_prev - lambda_t
+    D = x0_hat
+    if x0_before is not None:
+        _, _, lambda_before = _alpha_sigma_lambda(schedule, t_before)
+        r = (lambda_t - lambda_before) / h
+        D = (1 + 1 / (2 * r)) * x0_hat - 1 / (2 * r) * x0_before
+    return (sigma_prev / sigma_t) * xt - alpha_prev * math.expm1(-h) * D, x0_hat
+
+
+@torch.no_grad()
+def dpmpp_2m_sample(
+    model: Callable[..., Tensor],
+    shape: tuple[int, ...],
+    schedule: Schedule,
+    n_steps: int = 20,
+    prediction: str = "eps",
+    clip_x0: float | None = None,
+    generator: torch.Generator | None = None,
+    device: str | torch.device = "cpu",
+    x_start: Tensor | None = None,
+    callback: Callback | None = None,
+    return_trajectory: bool = False,
+    **model_kwargs,
+):
+    """Sample with ``n_steps`` DPM-Solver++(2M) steps over :func:`linspace_timesteps`: the first
+    step first order, the others second order, the last one to the clean end (x = x0_hat), one
+    model call per step. This is diffusers' ``DPMSolverMultistepScheduler`` with
+    algorithm_type="dpmsolver++", solver_order=2, solver_type="midpoint",
+    timestep_spacing="linspace" and final_sigmas_type="zero" (its defaults). Deterministic: the
+    only randomness is the starting noise. Returns x and, with ``return_trajectory=True``, a
+    :class:`Trajectory`."""
+    timesteps = linspace_timesteps(schedule.T, n_steps)
+    x = _start(shape, generator, device, x_start)
+    record = _Recorder(x, callback, return_trajectory)
+    t_before, x0_before = None, None
+    for step, t in enumerate(timesteps):
+        t_prev = timesteps[step + 1] if step + 1 < len(timesteps) else -1
+        out = model(x, _batch_t(t, x), **model_kwargs)
+        x, x0_hat = dpmpp_2m_step(out, x, t, t_prev, schedule, t_before, x0_before, prediction, clip_x0)
+        record(step, t, x, x0_hat)
+        t_before, x0_before = t, x0_hat
+    return record.result(x)
+
+
 # -------------------------------------------------------------------------------- helpers
 def _start(shape, generator, device, x_start) -> Tensor:
     if x_start is not None:
@@ -192,6 +311,12 @@ def _start(shape, generator, device, x_start) -> Tensor:
 
 def _randn(x: Tensor, generator) -> Tensor:
     return torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
+
+
+def _alpha_sigma_lambda(schedule: Schedule, t: int) -> tuple[float, float, float]:
+    """alpha_t = sqrt(alpha_bar_t), sigma_t = sqrt(1 - alpha_bar_t), lambda_t = log(alpha_t / sigma_t), in float64."""
+    alpha, sigma = schedule.alpha_bar[t].sqrt().item(), schedule.sigma[t].item()
+    return alpha, sigma, math.log(alpha / sigma)
 
 
 def _batch_t(t: int, x: Tensor) -> Tensor:
