@@ -262,3 +262,9 @@ def train_classifier(
         eval_accuracy=classifier_accuracy(model, eval_images, eval_labels) if evaluated else None,
         seconds=seconds,
     )
+
+
+if __name__ == "__main__":  # python -m diffusion_edu.train RECIPE: reproduce a shipped checkpoint
+    from diffusion_edu.recipes import main
+
+    main()

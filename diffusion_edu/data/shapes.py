@@ -1,0 +1,203 @@
+"""Shapes with captions: procedural images for conditioning, guidance and text-to-image.
+
+Every image is one coloured shape on a plain grey background, described by four attributes:
+
+    shape     circle, square, triangle
+    colour    red, orange, yellow, green, blue, purple
+    size      small, big
+    position  a 3x3 grid: top left, top middle, top right, middle left, middle, ...
+
+and a caption that says exactly these four things: "a small red circle in the top left". There
+are 3 * 6 * 2 * 9 = 324 combinations; an image is fully determined by its combination (hard
+masks, no antialiasing, no jitter), so a caption is never ambiguous and a model's sample can be
+checked attribute by attribute. The randomness is in which combinations are drawn, seeded by
+``seed`` or ``generator``.
+
+Composition experiments hold combinations out: ``make_shapes(..., held_out=[("blue", "triangle")])``
+never draws a blue triangle, though it draws blue things and triangles; ``from_held_out=True``
+draws only the held-out combinations, to test whether a model can compose what it never saw.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+from torch import Tensor
+
+SHAPES = ("circle", "square", "triangle")
+COLOURS = {  # RGB in [0, 1]
+    "red": (0.90, 0.10, 0.10),
+    "orange": (1.00, 0.55, 0.00),
+    "yellow": (0.95, 0.90, 0.10),
+    "green": (0.10, 0.70, 0.20),
+    "blue": (0.15, 0.30, 0.95),
+    "purple": (0.60, 0.15, 0.75),
+}
+SIZES = ("small", "big")
+ROWS, COLUMNS = ("top", "middle", "bottom"), ("left", "middle", "right")
+POSITIONS = tuple(  # row-major: index = 3 * row + column; the centre is just "middle"
+    "middle" if (r, c) == ("middle", "middle") else f"{r} {c}" for r in ROWS for c in COLUMNS
+)
+BACKGROUND = (0.5, 0.5, 0.5)  # grey: every colour stands out from it
+
+ATTRIBUTES = {"shape": SHAPES, "colour": tuple(COLOURS), "size": SIZES, "position": POSITIONS}
+
+# geometry, as fractions of the image side: centres of the grid cells (on pixel boundaries for
+# sides divisible by 4, so every shape is symmetric) and half-sizes h of the shapes
+_CENTRES = (0.25, 0.5, 0.75)
+_HALF_SIZE = {"small": 0.12, "big": 0.21}
+
+
+def caption(shape: str, colour: str, size: str, position: str) -> str:
+    """The caption of one combination: caption("circle", "red", "small", "top left")
+    == "a small red circle in the top left"."""
+    return f"a {size} {colour} {shape} in the {position}"
+
+
+VOCABULARY: tuple[str, ...] = tuple(  # every word a caption uses, in order of first appearance
+    dict.fromkeys(
+        word
+        for combo in itertools.product(SHAPES, COLOURS, SIZES, POSITIONS)
+        for word in caption(*combo).split()
+    )
+)
+
+
+@dataclass
+class ShapeLabels:
+    """Integer attribute labels, each (N,) long: an index into SHAPES, COLOURS, SIZES, POSITIONS."""
+
+    shape: Tensor
+    colour: Tensor
+    size: Tensor
+    position: Tensor
+
+    def __getitem__(self, index) -> "ShapeLabels":
+        return ShapeLabels(*(getattr(self, name)[index] for name in ATTRIBUTES))
+
+
+@dataclass
+class ShapesData:
+    """A drawn data set: images (N, 3, S, S) in [-1, 1], their labels and their captions."""
+
+    images: Tensor
+    labels: ShapeLabels
+    captions: list[str]
+
+    def __len__(self) -> int:
+        return len(self.captions)
+
+
+def draw(shape: str, colour: str, size: str, position: str, image_size: int = 16) -> Tensor:
+    """Draw one combination: (3, image_size, image_size) in [-1, 1].
+
+    A pixel belongs to the shape when its centre does: the mask is hard (0 or 1), so every pixel
+    is either the background or the shape's colour.
+    """
+    _check_image_size(image_size)
+    for name, value in zip(ATTRIBUTES, (shape, colour, size, position)):
+        if value not in ATTRIBUTES[name]:
+            raise ValueError(f"unknown {name} {value!r}: expected one of {ATTRIBUTES[name]}")
+    u = (torch.arange(image_size, dtype=torch.float32) + 0.5) / image_size  # pixel centres in (0, 1)
+    y, x = torch.meshgrid(u, u, indexing="ij")  # (S, S) each
+    row, column = divmod(POSITIONS.index(position), 3)
+    dx, dy = x - _CENTRES[column], y - _CENTRES[row]  # (S, S) offsets from the shape's centre
+    h = _HALF_SIZE[size]
+    if shape == "circle":
+        mask = dx**2 + dy**2 <= h**2
+    elif shape == "square":  # half side 0.85 h: about the circle's area
+        mask = (dx.abs() <= 0.85 * h) & (dy.abs() <= 0.85 * h)
+    else:  # triangle pointing up: apex at dy = -1.2 h, base at dy = +h, base half-width 1.25 h
+        mask = (dy >= -1.2 * h) & (dy <= h) & (dx.abs() <= 1.25 * (dy + 1.2 * h) / 2.2)
+    background = torch.tensor(BACKGROUND)[:, None, None]  # (3, 1, 1)
+    rgb = torch.tensor(COLOURS[colour])[:, None, None]  # (3, 1, 1)
+    image = torch.where(mask, rgb, background)  # (3, S, S) in [0, 1]
+    return image * 2 - 1
+
+
+@lru_cache(maxsize=8)
+def _all_images(image_size: int) -> Tensor:
+    """Every combination drawn once: (324, 3, S, S), in the order of itertools.product."""
+    return torch.stack([draw(*combo, image_size=image_size) for combo in _COMBINATIONS])
+
+
+_COMBINATIONS = tuple(itertools.product(SHAPES, COLOURS, SIZES, POSITIONS))  # (shape, colour, size, position)
+
+
+def _held_out_mask(held_out) -> Tensor:
+    """(324,) bool: True for the combinations that match any of the ``held_out`` value tuples."""
+    mask = torch.zeros(len(_COMBINATIONS), dtype=torch.bool)
+    for values in held_out:
+        if isinstance(values, str):
+            values = (values,)
+        wanted = {}  # attribute -> value
+        for value in values:
+            owners = [name for name, options in ATTRIBUTES.items() if value in options]
+            if not owners:
+                raise ValueError(
+                    f"held_out names {value!r}, which is no shape, colour, size or position: "
+                    f"expected words from {ATTRIBUTES}"
+                )
+            if owners[0] in wanted:
+                raise ValueError(
+                    f"held_out entry {tuple(values)} names two {owners[0]}s "
+                    f"({wanted[owners[0]]!r} and {value!r}): no image has both"
+                )
+            wanted[owners[0]] = value
+        keys = list(ATTRIBUTES)
+        matches = [all(combo[keys.index(k)] == v for k, v in wanted.items()) for combo in _COMBINATIONS]
+        mask |= torch.tensor(matches)
+    return mask
+
+
+def make_shapes(
+    n: int,
+    image_size: int = 16,
+    held_out=(),
+    from_held_out: bool = False,
+    seed: int | None = None,
+    generator: torch.Generator | None = None,
+) -> ShapesData:
+    """Draw ``n`` images, uniformly over the allowed combinations of attributes.
+
+    held_out: entries such as ("blue", "triangle"), ("small", "top left") or "purple"; an image
+    matching every value of any entry is never drawn. With ``from_held_out=True`` only such
+    images are drawn (the test set of a composition experiment). ``image_size`` is 16 or 32
+    (any size >= 8 works). Deterministic for a given ``seed`` or ``generator`` state; with
+    neither, draws from torch's global generator (as ``sample_toy`` does).
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    _check_image_size(image_size)
+    if seed is not None and generator is not None:
+        raise ValueError("pass seed or generator, not both")
+    if seed is not None:
+        generator = torch.Generator().manual_seed(seed)
+    held = _held_out_mask(held_out)
+    allowed = torch.nonzero(held if from_held_out else ~held).squeeze(1)  # (K,) combination indices
+    if len(allowed) == 0:
+        raise ValueError(
+            "no combination is left to draw from: "
+            + ("held_out is empty" if from_held_out else f"held_out={held_out!r} removes them all")
+        )
+    combo = allowed[torch.randint(0, len(allowed), (n,), generator=generator)]  # (n,)
+    images = _all_images(image_size)[combo]  # (n, 3, S, S), a copy
+    chosen = [_COMBINATIONS[i] for i in combo.tolist()]
+    labels = ShapeLabels(*(
+        torch.tensor([options.index(c[k]) for c in chosen], dtype=torch.long)
+        for k, options in enumerate(ATTRIBUTES.values())
+    ))
+    return ShapesData(images, labels, [caption(*c) for c in chosen])
+
+
+def _check_image_size(image_size) -> None:
+    if not isinstance(image_size, int) or image_size < 8:
+        raise ValueError(f"image_size must be an int >= 8 (16 and 32 are the course's), got {image_size!r}")
+
+
+__all__ = [
+    "SHAPES", "COLOURS", "SIZES", "POSITIONS", "ATTRIBUTES", "VOCABULARY", "BACKGROUND",
+    "ShapeLabels", "ShapesData", "caption", "draw", "make_shapes",
+]

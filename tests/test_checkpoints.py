@@ -1,0 +1,61 @@
+"""Shipped checkpoints load offline by name, are checked against their SHA-256, and hold their targets."""
+import json
+import shutil
+
+import pytest
+import torch
+
+from diffusion_edu import checkpoints
+from diffusion_edu.data.digits import load_digits16
+from diffusion_edu.metrics import classifier_accuracy
+
+
+def test_every_shipped_checkpoint_has_weights_a_recipe_and_a_matching_checksum():
+    from diffusion_edu.recipes import RECIPES
+
+    names = checkpoints.available()
+    assert "digits16_oracle" in names
+    for name in names:
+        meta = json.loads((checkpoints.FOLDER / f"{name}.json").read_text())
+        assert meta["recipe"] in RECIPES, f"{name}: its recipe {meta['recipe']!r} must be reproducible"
+        assert checkpoints.sha256(checkpoints.FOLDER / f"{name}.pt") == meta["sha256"]
+
+
+def test_shipped_checkpoints_stay_small():
+    total = sum(p.stat().st_size for p in checkpoints.FOLDER.glob("*.pt"))
+    assert total < 8 * 2**20, f"shipped weights are {total / 2**20:.1f} MB: keep them to a few MB"
+
+
+def test_digits_oracle_classifies_the_real_test_digits():
+    oracle, meta = checkpoints.load("digits16_oracle")
+    images, labels = load_digits16("test")
+    accuracy = classifier_accuracy(oracle, images, labels)
+    assert accuracy >= 0.97, f"the digits oracle should be >= 97% accurate on real test digits, got {accuracy:.3f}"
+    assert abs(accuracy - meta["test_accuracy"]) < 0.01, "the shipped weights should reproduce the recorded accuracy"
+
+
+def test_unknown_name_lists_what_is_available():
+    with pytest.raises(ValueError, match="digits16_oracle"):
+        checkpoints.load("no_such_model")
+
+
+def test_a_corrupted_checkpoint_is_refused(tmp_path):
+    for suffix in (".pt", ".json"):
+        shutil.copy(checkpoints.FOLDER / f"digits16_oracle{suffix}", tmp_path)
+    weights = tmp_path / "digits16_oracle.pt"
+    state = torch.load(weights, weights_only=True)
+    state[next(iter(state))].add_(1.0)
+    torch.save(state, weights)
+    with pytest.raises(ValueError, match="corrupt"):
+        checkpoints.load("digits16_oracle", folder=tmp_path)
+
+
+def test_save_then_load_round_trips(tmp_path):
+    from diffusion_edu.models.classifier import ImageClassifier
+
+    model = ImageClassifier(in_channels=1, n_classes=10)
+    checkpoints.save("tiny", model, "ImageClassifier", {"in_channels": 1, "n_classes": 10}, {"recipe": "digits16_oracle"},
+                     folder=tmp_path, half=False)
+    loaded, meta = checkpoints.load("tiny", folder=tmp_path)
+    x = torch.randn(3, 1, 16, 16)
+    assert torch.allclose(loaded(x), model.eval()(x))

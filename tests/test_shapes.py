@@ -1,0 +1,106 @@
+"""data/shapes.py: procedural shapes with attribute labels and captions."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from conftest import max_abs_error
+from diffusion_edu.data import VOCABULARY, make_shapes
+from diffusion_edu.data.shapes import ATTRIBUTES, BACKGROUND, COLOURS, SHAPES, caption, draw
+
+
+@pytest.mark.parametrize("image_size", [16, 32])
+def test_shapes_are_rgb_images_in_minus_one_one(image_size):
+    data = make_shapes(50, image_size, seed=0)
+    assert data.images.shape == (50, 3, image_size, image_size) and data.images.dtype == torch.float32
+    assert data.images.min() >= -1 and data.images.max() <= 1
+    assert len(data) == 50 and len(data.captions) == 50
+    for name in ATTRIBUTES:
+        assert getattr(data.labels, name).shape == (50,) and getattr(data.labels, name).dtype == torch.long
+
+
+def test_shapes_are_reproduced_by_their_seed():
+    a, b = make_shapes(64, 16, seed=3), make_shapes(64, 16, seed=3)
+    assert max_abs_error(a.images, b.images) == 0 and a.captions == b.captions
+    assert a.captions != make_shapes(64, 16, seed=4).captions
+    by_generator = make_shapes(64, 16, generator=torch.Generator().manual_seed(3))
+    assert by_generator.captions == a.captions
+
+
+def test_caption_states_the_labels():
+    data = make_shapes(200, 16, seed=1)
+    for i, text in enumerate(data.captions):
+        names = {k: options[getattr(data.labels, k)[i]] for k, options in ATTRIBUTES.items()}
+        assert text == f"a {names['size']} {names['colour']} {names['shape']} in the {names['position']}"
+    assert caption("circle", "red", "small", "top left") == "a small red circle in the top left"
+
+
+def test_image_shows_its_colour_and_only_its_colour_on_the_background():
+    data = make_shapes(100, 16, seed=2)
+    background = torch.tensor(BACKGROUND) * 2 - 1
+    for image, colour in zip(data.images, data.labels.colour):
+        rgb = torch.tensor(list(COLOURS.values())[colour]) * 2 - 1
+        pixels = image.flatten(1).T  # (S*S, 3)
+        is_shape = (pixels - rgb).abs().max(1).values < 1e-6
+        is_background = (pixels - background).abs().max(1).values < 1e-6
+        assert (is_shape | is_background).all()  # hard masks: no third colour anywhere
+        assert 5 <= is_shape.sum() <= 100
+
+
+def test_position_and_size_are_where_the_caption_says():
+    big = draw("square", "red", "big", "top left", 32)
+    small = draw("square", "red", "small", "bottom right", 32)
+    def mask(img):
+        return (img - img[:, :1, :1]).abs().amax(0) > 0  # (S, S) pixels unlike the corner
+    rows, cols = mask(big).nonzero().float().mean(0)
+    assert rows < 12 and cols < 12
+    rows, cols = mask(small).nonzero().float().mean(0)
+    assert rows > 20 and cols > 20
+    assert mask(big).sum() > 2 * mask(small).sum()
+
+
+def test_the_three_shapes_look_different():
+    images = [draw(shape, "blue", "small", "middle", 16) for shape in SHAPES]
+    for i in range(len(images)):
+        for j in range(i + 1, len(images)):
+            assert max_abs_error(images[i], images[j]) > 0
+
+
+def test_held_out_combinations_are_never_drawn():
+    held_out = [("blue", "triangle"), ("small", "top left")]
+    data = make_shapes(2000, 16, held_out=held_out, seed=0)
+    assert not any("blue triangle" in c for c in data.captions)
+    assert not any(c.startswith("a small") and c.endswith("top left") for c in data.captions)
+    assert any("blue" in c for c in data.captions) and any("triangle" in c for c in data.captions)
+
+
+def test_from_held_out_draws_only_the_held_out_combinations():
+    data = make_shapes(300, 16, held_out=[("blue", "triangle")], from_held_out=True, seed=0)
+    assert all("blue triangle" in c for c in data.captions)
+    assert len(set(data.captions)) == 2 * 9  # every size and position of the blue triangle
+
+
+def test_held_out_rejects_unknown_words_and_impossible_combinations():
+    with pytest.raises(ValueError, match="'pink', which is no shape, colour, size or position"):
+        make_shapes(4, held_out=[("pink", "circle")])
+    with pytest.raises(ValueError, match="names two colours"):
+        make_shapes(4, held_out=[("red", "blue")])
+    with pytest.raises(ValueError, match="no combination is left"):
+        make_shapes(4, held_out=["small", "big"])
+
+
+def test_vocabulary_covers_every_caption_word_and_nothing_else():
+    words = {w for shape in SHAPES for colour in COLOURS for size in ATTRIBUTES["size"]
+             for position in ATTRIBUTES["position"] for w in caption(shape, colour, size, position).split()}
+    assert set(VOCABULARY) == words
+    assert len(VOCABULARY) == len(set(VOCABULARY))
+    assert all(w in VOCABULARY for c in make_shapes(100, seed=0).captions for w in c.split())
+
+
+def test_bad_arguments_are_rejected():
+    with pytest.raises(ValueError, match="n must be a positive int, got 0"):
+        make_shapes(0)
+    with pytest.raises(ValueError, match="image_size must be an int >= 8"):
+        make_shapes(4, image_size=4)
+    with pytest.raises(ValueError, match="unknown shape 'star'"):
+        draw("star", "red", "big", "middle")
