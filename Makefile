@@ -17,6 +17,7 @@
 #                    https://download.pytorch.org/whl/cpu (as CI does); for a GPU, the index of
 #                    your CUDA version, e.g. https://download.pytorch.org/whl/cu128.
 #   PYTEST_ARGS      extra pytest arguments, e.g. PYTEST_ARGS="-x -k schedules".
+#   SHOTS            make site-check: a folder for a full-page screenshot of every page.
 #   PYTHON           the interpreter that creates .venv (default python3).
 
 SHELL := bash
@@ -38,7 +39,7 @@ TEST_PROFILE := $(or $(PROFILE),smoke)
 # this interpreter's kernel (--nbval-current-env), not whatever kernel "python3" means here.
 NBVAL := --nbval --nbval-current-env
 
-.PHONY: help venv book test notebooks clean distclean exercises grade
+.PHONY: help venv book test notebooks site-check clean distclean exercises grade
 
 help: ## show this help
 	@echo "usage: make <target> [PROFILE=smoke|cpu|gpu] [PINS=constraints.txt] [TORCH_INDEX_URL=...]"
@@ -70,6 +71,11 @@ test: $(STAMP) ## unit tests + every notebook (book, exercises, solutions) under
 
 notebooks: $(STAMP) ## only the notebooks under nbval (CI's GPU job: make notebooks PROFILE=gpu)
 	DIFFUSION_EDU_PROFILE=$(TEST_PROFILE) $(VENV)/bin/python -m pytest book $(NBVAL) $(PYTEST_ARGS)
+
+# make test already builds the book (smoke profile, into _build/smoke) and checks every page in
+# a browser; this checks the book that `make book` built, without rebuilding it.
+site-check: $(STAMP) ## open every page of _build/html in headless Chromium (SHOTS=dir saves screenshots)
+	DIFFUSION_EDU_SITE_HTML=_build/html $(if $(SHOTS),DIFFUSION_EDU_SCREENSHOTS=$(SHOTS) )$(VENV)/bin/python -m pytest tests/test_site.py -k "not fixture" $(PYTEST_ARGS)
 
 clean: ## remove the built book and caches (keeps .venv)
 	rm -rf _build .pytest_cache build dist *.egg-info

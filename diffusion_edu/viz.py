@@ -7,6 +7,7 @@ Okabe-Ito palette, which stays distinguishable under the common forms of colour 
 """
 from __future__ import annotations
 
+from html import escape
 from typing import Sequence
 
 import matplotlib.pyplot as plt
@@ -152,12 +153,32 @@ def trajectory_frame(ax, x: Tensor, title: str, lim: float = 3.0, data: Tensor |
     ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", title=title, xlabel="$x_1$", ylabel="$x_2$")
 
 
+class DescribedAnimation(FuncAnimation):
+    """A FuncAnimation that carries a description of what it shows into its HTML.
+
+    ``to_jshtml()`` writes ``alt`` as the alt text of the animation's image, so that a screen
+    reader can say what the animation shows (a figure's alt text comes from the notebook cell's
+    ``mystnb.image.alt`` metadata, which does not reach HTML outputs).
+    """
+
+    def __init__(self, fig: Figure, func, *, alt: str, **kwargs):
+        super().__init__(fig, func, **kwargs)
+        self.alt = alt
+
+    def to_jshtml(self, *args, **kwargs) -> str:
+        html = super().to_jshtml(*args, **kwargs)
+        return html.replace('<img id="_anim_img', f'<img alt="{escape(self.alt)}" id="_anim_img', 1)
+
+
 def animate_trajectory(
-    xs: Tensor, ts: Sequence[int], n_frames: int = 40, lim: float = 3.0, data: Tensor | None = None
-) -> FuncAnimation:
+    xs: Tensor, ts: Sequence[int], n_frames: int = 40, lim: float = 3.0, data: Tensor | None = None,
+    alt: str | None = None,
+) -> DescribedAnimation:
     """An animation of 2D points along a reverse trajectory (xs: (S+1, B, 2), ts: (S,)).
 
     Show it in a notebook or the built book with ``IPython.display.HTML(anim.to_jshtml())``.
+    ``alt`` describes it for readers who cannot see it; by default, a description made from
+    the arguments.
     """
     idx = _late_heavy(len(xs) - 1, n_frames)
     fig = new_figure((4.2, 4.2), dpi=72)  # every frame is embedded in the page: keep them small
@@ -168,7 +189,11 @@ def animate_trajectory(
         label = "start: pure noise" if k == 0 else f"after step t={ts[k - 1]}"
         trajectory_frame(ax, xs[k], label, lim, data)
 
-    return FuncAnimation(fig, draw, frames=len(idx), interval=120)
+    if alt is None:
+        alt = (f"Animation in {len(idx)} frames of {xs.shape[1]} points along the reverse process, "
+               f"from pure Gaussian noise to the points after the last step, t={ts[-1]}"
+               + (", drawn over the training data in grey." if data is not None else "."))
+    return DescribedAnimation(fig, draw, frames=len(idx), interval=120, alt=alt)
 
 
 def trajectory_strip(xs: Tensor, ts: Sequence[int], n_panels: int = 6, lim: float = 3.0) -> Figure:

@@ -30,8 +30,11 @@ def test_train_and_test_together_are_the_1797_sklearn_digits_once_each():
     original = torch.as_tensor(load_digits().images, dtype=torch.float32)  # (1797, 8, 8)
     ours = torch.cat([load_digits16("train")[0], load_digits16("test")[0]])[:, 0, ::2, ::2]  # (1797, 8, 8)
     ours = (ours + 1) * 8
-    key = lambda x: sorted(map(tuple, x.flatten(1).round().long().tolist()))  # noqa: E731
-    assert key(ours) == key(original)
+
+    def as_sorted_rows(x):  # the images as a sorted list of pixel tuples: order does not matter
+        return sorted(map(tuple, x.flatten(1).round().long().tolist()))
+
+    assert as_sorted_rows(ours) == as_sorted_rows(original)
 
 
 def test_split_is_stratified_by_label():

@@ -104,3 +104,15 @@ def test_bad_arguments_are_rejected():
         make_shapes(4, image_size=4)
     with pytest.raises(ValueError, match="unknown shape 'star'"):
         draw("star", "red", "big", "middle")
+
+
+def test_the_same_seed_draws_the_same_combinations_at_every_size():
+    small, large = make_shapes(40, 16, seed=9), make_shapes(40, 32, seed=9)
+    assert small.captions == large.captions
+    assert torch.equal(small.labels.shape, large.labels.shape)
+
+
+def test_labels_can_be_indexed_like_the_images():
+    data = make_shapes(10, seed=0)
+    subset = data.labels[2:5]
+    assert torch.equal(subset.colour, data.labels.colour[2:5]) and subset.position.shape == (3,)
