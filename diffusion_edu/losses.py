@@ -52,8 +52,11 @@ def diffusion_loss(
     t = sample_timesteps(x0.shape[0], schedule.T, generator).to(x0.device)  # (B,)
     eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype).to(x0.device)
     xt, eps = q_sample(x0, t, schedule, eps=eps)
-    target = {"eps": eps, "x0": x0, "v": None}[prediction]
-    if prediction == "v":
+    if prediction == "eps":
+        target = eps
+    elif prediction == "x0":
+        target = x0
+    else:
         target = v_from_x0_eps(x0, eps, t, schedule)
     output = model(xt, t, **model_kwargs)
     if output.shape != x0.shape:

@@ -26,14 +26,25 @@ def noising_explorer(image: Tensor, schedules: Sequence[Schedule]) -> W.Widget:
     )
 
 
-def trajectory_scrubber(xs: Tensor, ts: Sequence[int], lim: float = 3.0, data: Tensor | None = None) -> W.Widget:
-    """A slider over the steps of a 2D reverse trajectory (xs: (S+1, B, 2))."""
-    def show(step: int):
+def trajectory_scrubber(
+    xs: Tensor, ts: Sequence[int], every: int = 1, lim: float = 3.0, data: Tensor | None = None
+) -> W.Widget:
+    """A slider over the steps of a 2D reverse trajectory (xs: (S+1, B, 2), ts: (S,)), moving
+    ``every`` steps at a time; the last position is always the final sample."""
+    if every < 1:
+        raise ValueError(f"every must be a positive int, got {every}")
+    frames = list(range(0, len(xs), every))
+    if frames[-1] != len(xs) - 1:
+        frames.append(len(xs) - 1)  # always end on the sample
+
+    def show(position: int):
+        k = frames[position]  # index into xs: x[k] is the state after k steps
         fig = viz.new_figure((4.2, 4.2))
-        title = "start: pure noise" if step == 0 else f"after step t={ts[step - 1]}"
-        viz.trajectory_frame(fig.subplots(), xs[step], title, lim, data)
+        title = "start: pure noise" if k == 0 else f"after step t={ts[k - 1]}"
+        viz.trajectory_frame(fig.subplots(), xs[k], title, lim, data)
         return fig
 
     return W.interactive(
-        show, step=W.IntSlider(value=0, min=0, max=len(xs) - 1, description="step", continuous_update=False)
+        show,
+        position=W.IntSlider(value=0, min=0, max=len(frames) - 1, description="step", continuous_update=False),
     )

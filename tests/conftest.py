@@ -15,13 +15,23 @@ from diffusion_edu.data import sample_toy
 from diffusion_edu.metrics import sliced_wasserstein
 from diffusion_edu.models import MLPDenoiser
 from diffusion_edu.samplers import ddim_sample, ddpm_sample
-from diffusion_edu.schedules import Schedule, gather, linear_schedule
+from diffusion_edu.schedules import Schedule, cosine_schedule, gather, linear_schedule
 from diffusion_edu.train import TrainConfig, TrainResult, train
 
 # The tests' tensors are tiny: one thread is as fast as two here, and it keeps the run time
 # independent of whatever else the machine is doing (two threads on a busy 2-core machine are
 # ten times slower than one).
 torch.set_num_threads(1)
+
+# The settings under which diffusers' schedulers use the same schedules as the library
+# (shared by the sampler tests that compare with diffusers).
+F64 = torch.float64
+SCHEDULES = {"linear": linear_schedule(1000), "cosine": cosine_schedule(1000)}
+DIFFUSERS_SETTINGS = {
+    "linear": dict(beta_start=1e-4, beta_end=0.02, beta_schedule="linear"),
+    "cosine": dict(beta_schedule="squaredcos_cap_v2"),
+}
+PREDICTION_TYPES = {"eps": "epsilon", "x0": "sample", "v": "v_prediction"}
 
 
 def max_abs_error(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -11,7 +11,7 @@ import pytest
 import torch
 from diffusers import DPMSolverMultistepScheduler
 
-from conftest import gaussian_eps_model, max_abs_error
+from conftest import DIFFUSERS_SETTINGS, F64, PREDICTION_TYPES, SCHEDULES, gaussian_eps_model, max_abs_error
 from diffusion_edu.samplers import (
     ddim_sample,
     ddim_step,
@@ -19,15 +19,8 @@ from diffusion_edu.samplers import (
     dpmpp_2m_step,
     linspace_timesteps,
 )
-from diffusion_edu.schedules import Schedule, cosine_schedule, linear_schedule
+from diffusion_edu.schedules import Schedule
 
-F64 = torch.float64
-SCHEDULES = {"linear": linear_schedule(1000), "cosine": cosine_schedule(1000)}
-DIFFUSERS_SETTINGS = {
-    "linear": dict(beta_start=1e-4, beta_end=0.02, beta_schedule="linear"),
-    "cosine": dict(beta_schedule="squaredcos_cap_v2"),
-}
-PREDICTION_TYPES = {"eps": "epsilon", "x0": "sample", "v": "v_prediction"}
 # diffusers' set_timesteps calls np.array on a torch tensor, which numpy 2 warns about at every call
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 from diffusers import DDIMScheduler, DDPMScheduler
 
-from conftest import gaussian_eps_model, max_abs_error
+from conftest import DIFFUSERS_SETTINGS, F64, PREDICTION_TYPES, SCHEDULES, gaussian_eps_model, max_abs_error
 from diffusion_edu.models import MLPDenoiser
 from diffusion_edu.samplers import (
     Trajectory,
@@ -15,15 +15,8 @@ from diffusion_edu.samplers import (
     ddpm_sample,
     ddpm_step,
 )
-from diffusion_edu.schedules import Schedule, cosine_schedule, linear_schedule
+from diffusion_edu.schedules import Schedule, linear_schedule
 
-F64 = torch.float64
-SCHEDULES = {"linear": linear_schedule(1000), "cosine": cosine_schedule(1000)}
-DIFFUSERS_SETTINGS = {
-    "linear": dict(beta_start=1e-4, beta_end=0.02, beta_schedule="linear"),
-    "cosine": dict(beta_schedule="squaredcos_cap_v2"),
-}
-PREDICTION_TYPES = {"eps": "epsilon", "x0": "sample", "v": "v_prediction"}
 
 
 def batch(seed: int, shape=(16, 2, 3), dtype=F64) -> torch.Tensor:
