@@ -35,18 +35,26 @@ class Profile:
     swd_projections: int  # random directions in the sliced Wasserstein distance
     anim_frames: int  # frames in trajectory animations
     image_size: int  # side of the procedural picture in chapter 1
+    # chapters 3-5: images
+    image_train_steps: int  # training steps of the digits U-Net in chapter 4
+    image_batch: int  # its batch size
+    eval_samples: int  # generated images judged by the oracle per measurement
+    sampler_steps: tuple[int, ...]  # step counts compared in chapter 5
 
 
 PROFILES = {
     "smoke": Profile("smoke", "cpu", toy_steps=600, toy_batch=256, toy_hidden=64,
                      toy_samples=500, ddim_steps=20, swd_projections=64, anim_frames=8,
-                     image_size=32),
+                     image_size=32, image_train_steps=40, image_batch=32, eval_samples=50,
+                     sampler_steps=(5, 10)),
     "cpu": Profile("cpu", "cpu", toy_steps=8000, toy_batch=1024, toy_hidden=128,
                    toy_samples=2000, ddim_steps=50, swd_projections=256, anim_frames=40,
-                   image_size=64),
+                   image_size=64, image_train_steps=1200, image_batch=128, eval_samples=300,
+                   sampler_steps=(5, 10, 20, 50, 100)),
     "gpu": Profile("gpu", "cuda", toy_steps=20000, toy_batch=4096, toy_hidden=256,
                    toy_samples=5000, ddim_steps=50, swd_projections=512, anim_frames=60,
-                   image_size=128),
+                   image_size=128, image_train_steps=4000, image_batch=128, eval_samples=2000,
+                   sampler_steps=(5, 10, 20, 50, 100, 250, 1000)),
 }
 
 

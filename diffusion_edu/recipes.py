@@ -19,12 +19,12 @@ import torch
 
 from . import checkpoints
 from .schedules import make_schedule
-from .train import TrainConfig, train, train_classifier
+from .train import TrainConfig, bf16_supported, train, train_classifier
 
 DIGITS16 = dict(
     schedule=("cosine", 1000),
     train=TrainConfig(steps=4000, batch_size=128, lr=1e-3, warmup_steps=100, grad_clip=1.0,
-                      ema_decay=0.995, prediction="eps", seed=0),
+                      ema_decay=0.995, prediction="eps", seed=0, bf16=True),
 )
 DIGITS16_ORACLE = dict(steps=600, batch_size=128, lr=3e-3, seed=0, augment=2)
 
@@ -51,10 +51,28 @@ def digits16(steps: int | None = None, out: Path | None = None, device: str = "c
     meta = {
         "recipe": "digits16", "schedule": {"name": DIGITS16["schedule"][0], "T": DIGITS16["schedule"][1]},
         "train_config": asdict(train_config), "trained_on": _device_note(device),
+        "bf16_used": train_config.bf16 and bf16_supported(device),
         "train_seconds": round(time.perf_counter() - start, 1),
         "final_loss": sum(result.losses[-100:]) / min(100, len(result.losses)),
+        "quality": digits16_quality(result.model, schedule),
     }
     return checkpoints.save("digits16", result.model, "UNet", config, meta, folder=out)
+
+
+def digits16_quality(model, schedule, n: int = 500, steps: int = 50, seed: int = 0) -> dict:
+    """The issue's measurement of a digits16 model: ``n`` DDIM samples with ``steps`` steps, judged
+    by the shipped oracle against the 360 test digits, next to 500 real training digits."""
+    from .data.digits import load_digits16
+    from .evaluate import generate, judge
+
+    oracle, _ = checkpoints.load("digits16_oracle")
+    test_images, _ = load_digits16("test")
+    train_images, _ = load_digits16("train")
+    samples = generate(model, schedule, n, "ddim", steps, seed=seed)
+    verdict = judge(samples, oracle.to("cpu"), test_images)
+    floor = judge(train_images[:n], oracle, test_images)
+    return {"sampler": f"ddim-{steps}", "n": n, "seed": seed, **verdict,
+            "real_confident": floor["confident"], "real_frechet": floor["frechet"]}
 
 
 def digits16_oracle(steps: int | None = None, out: Path | None = None, device: str = "cpu") -> Path:

@@ -1,7 +1,10 @@
 """The one training loop of the course.
 
     repeat for `steps` steps:
-        x_0 ~ data (a random batch);  loss = diffusion_loss(model, x_0)  (see losses.py)
+        x_0 ~ data (a random batch), with its labels y if given
+        y <- null label with probability label_dropout (one model, conditional and not: the
+             training half of classifier-free guidance)
+        loss = diffusion_loss(model, x_0, y=y)  (see losses.py), optionally under bf16 autocast
         AdamW step, with linear warm-up then cosine decay of the learning rate,
         gradient clipping, and an exponential moving average (EMA) of the weights
 
@@ -19,6 +22,7 @@ import copy
 import math
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import torch
@@ -45,6 +49,9 @@ class TrainConfig:
     seed: int = 0
     t_buckets: int = 10  # bins of t for the per-timestep loss
     progress: bool = True  # show a tqdm progress bar (on stderr)
+    bf16: bool = False  # run forward and loss under bfloat16 autocast (weights stay float32)
+    label_dropout: float = 0.0  # with labels: probability of replacing a label by the null label
+    snapshots: tuple[int, ...] = ()  # after these step counts, keep a copy of the (EMA) model
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "t_buckets"):
@@ -55,6 +62,11 @@ class TrainConfig:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if self.ema_decay is not None and not 0 < self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in (0, 1) or None, got {self.ema_decay}")
+        object.__setattr__(self, "snapshots", tuple(self.snapshots))
+        if any(not isinstance(s, int) or not 1 <= s <= self.steps for s in self.snapshots):
+            raise ValueError(f"snapshots are step counts in [1, steps={self.steps}], got {self.snapshots}")
+        if not 0 <= self.label_dropout < 1:
+            raise ValueError(f"label_dropout must be in [0, 1), got {self.label_dropout}")
 
 
 @dataclass
@@ -66,6 +78,7 @@ class TrainResult:
     t_bucket_loss: Tensor  # (t_buckets,) mean loss per range of t over the last fifth of training
     t_bucket_edges: Tensor  # (t_buckets + 1,) the ranges: bucket i holds edges[i] <= t < edges[i+1]
     seconds: float
+    snapshots: dict[int, nn.Module] = field(default_factory=dict)  # step count -> copy of the model then
     steps_per_second: float = field(init=False)
 
     def __post_init__(self):
@@ -102,15 +115,41 @@ def warmup_cosine(step: int, warmup_steps: int, total_steps: int) -> float:
     return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
-def train(model: nn.Module, data: Tensor, schedule: Schedule, config: TrainConfig) -> TrainResult:
+def bf16_supported(device: torch.device | str) -> bool:
+    """Whether bfloat16 autocast runs natively on ``device``: on a CPU it needs AVX512-BF16 or
+    AMX (emulated bf16 is many times slower than float32); on CUDA, compute capability 8 (Ampere)
+    or newer."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    if device.type == "cpu":
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return False
+
+
+def autocast(device: torch.device, enabled: bool):
+    """The bfloat16 autocast context of ``train`` (a no-op when not enabled)."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
+
+
+def train(model: nn.Module, data: Tensor, schedule: Schedule, config: TrainConfig,
+          labels: Tensor | None = None) -> TrainResult:
     """Train ``model`` to denoise ``data`` (N, ...) under ``schedule``; see the module docstring.
 
     Batches are drawn at random from ``data`` with a generator seeded by ``config.seed``, and
-    moved to the model's device.
+    moved to the model's device. With ``labels`` (N,) (long), the model is called as
+    ``model(x_t, t, y=labels_of_the_batch)``, and ``config.label_dropout`` of them are replaced by
+    the null label ``model.config.num_classes``. ``config.bf16`` on a device without native
+    bfloat16 warns and trains in float32 (emulated bf16 would be slower, not faster).
     """
     if not isinstance(data, Tensor) or data.ndim < 2 or len(data) < 1:
         raise ValueError(f"data must be a tensor (N, ...) with N >= 1 examples, got {getattr(data, 'shape', type(data))}")
+    null_label = _check_labels(model, data, labels, config)
     device = next(model.parameters()).device
+    use_bf16 = config.bf16 and bf16_supported(device)
+    if config.bf16 and not use_bf16:
+        warnings.warn(f"bf16 was asked for, but {device.type} here has no native bfloat16: "
+                      "training in float32 instead", stacklevel=2)
     generator = torch.Generator().manual_seed(config.seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     lr_at = torch.optim.lr_scheduler.LambdaLR(
@@ -123,6 +162,7 @@ def train(model: nn.Module, data: Tensor, schedule: Schedule, config: TrainConfi
     tail_start = config.steps - max(1, config.steps // 5)
 
     losses: list[float] = []
+    snapshots: dict[int, nn.Module] = {}
     model.train()
     start = time.perf_counter()
     bar = tqdm(range(config.steps), desc="training", disable=not config.progress,
@@ -130,7 +170,15 @@ def train(model: nn.Module, data: Tensor, schedule: Schedule, config: TrainConfi
     for step in bar:
         idx = torch.randint(0, len(data), (config.batch_size,), generator=generator)
         x0 = data[idx].to(device)
-        out = diffusion_loss(model, x0, schedule, config.prediction, generator)
+        model_kwargs = {}
+        if labels is not None:
+            y = labels[idx]  # (B,)
+            if config.label_dropout:
+                dropped = torch.rand(len(y), generator=generator) < config.label_dropout  # (B,)
+                y = torch.where(dropped, torch.full_like(y, null_label), y)
+            model_kwargs["y"] = y.to(device)
+        with autocast(device, use_bf16):
+            out = diffusion_loss(model, x0, schedule, config.prediction, generator, **model_kwargs)
         loss_value = out.loss.item()
         if not math.isfinite(loss_value):
             bar.close()
@@ -148,6 +196,8 @@ def train(model: nn.Module, data: Tensor, schedule: Schedule, config: TrainConfi
         if ema is not None:
             ema.update(model)
         losses.append(loss_value)
+        if step + 1 in config.snapshots:
+            snapshots[step + 1] = copy.deepcopy(ema.model if ema is not None else model).eval()
         if step >= tail_start:
             bucket = torch.bucketize(out.t.cpu(), edges[1:], right=True)  # (B,) in [0, t_buckets)
             bucket_sum.index_add_(0, bucket, out.per_example.double().cpu())
@@ -163,7 +213,27 @@ def train(model: nn.Module, data: Tensor, schedule: Schedule, config: TrainConfi
         t_bucket_loss=(bucket_sum / bucket_count.clamp(min=1)).float(),
         t_bucket_edges=edges,
         seconds=seconds,
+        snapshots=snapshots,
     )
+
+
+def _check_labels(model: nn.Module, data: Tensor, labels: Tensor | None, config: TrainConfig) -> int | None:
+    """Validate ``labels`` against ``data`` and the model; return the null label (or None)."""
+    if labels is None:
+        if config.label_dropout:
+            raise ValueError(f"label_dropout={config.label_dropout} needs labels: pass labels=(N,) to train")
+        return None
+    if not isinstance(labels, Tensor) or labels.shape != (len(data),) or labels.dtype != torch.long:
+        raise ValueError(f"labels must be a long tensor of shape (N,) = ({len(data)},), got "
+                         f"{getattr(labels, 'dtype', type(labels))} {tuple(getattr(labels, 'shape', ()))}")
+    num_classes = getattr(getattr(model, "config", None), "num_classes", None)
+    if num_classes is None:
+        raise ValueError("labels were given, but the model is unconditional: build it with "
+                         "UNetConfig(num_classes=...) or train without labels")
+    if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"labels must be in [0, {num_classes - 1}] for a model with num_classes={num_classes}, "
+                         f"got min {labels.min().item()}, max {labels.max().item()}")
+    return num_classes
 
 
 # ---------------------------------------------------------------------- the oracle classifier

@@ -18,9 +18,10 @@ import torch
 
 from conftest import max_abs_error
 from diffusion_edu.data import sample_toy
+from diffusion_edu.losses import diffusion_loss
 from diffusion_edu.models import MLPDenoiser
 from diffusion_edu.schedules import linear_schedule
-from diffusion_edu.train import EMA, TrainConfig, train, warmup_cosine
+from diffusion_edu.train import EMA, TrainConfig, bf16_supported, train, warmup_cosine
 
 DDPM_THRESHOLD = 2.0  # x the data-vs-data baseline
 DDIM20_THRESHOLD = 3.5
@@ -181,3 +182,117 @@ def test_train_rejects_data_without_a_batch_dimension():
     with pytest.raises(ValueError, match=r"data must be a tensor \(N, \.\.\.\)"):
         train(MLPDenoiser(hidden=16), torch.zeros(10), linear_schedule(10),
               TrainConfig(steps=1, progress=False))
+
+
+# ------------------------------------------------------------------ labels, bf16, snapshots
+class LabelRecorder(torch.nn.Module):
+    """A denoiser that predicts 0 and records the labels it was given."""
+
+    class config:  # what train reads: the null label is num_classes
+        num_classes = 3
+
+    def __init__(self):
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.zeros(()))
+        self.seen: list[torch.Tensor] = []
+
+    def forward(self, x, t, y=None):
+        self.seen.append(y)
+        return self.scale * x
+
+
+def test_labels_reach_the_model_and_dropout_replaces_them_by_the_null_label():
+    data = torch.randn(200, 2)
+    labels = torch.arange(200) % 3
+    model = LabelRecorder()
+    train(model, data, linear_schedule(10), TrainConfig(steps=20, batch_size=50, progress=False), labels=labels)
+    seen = torch.cat(model.seen)
+    assert seen.dtype == torch.long and seen.min() >= 0 and seen.max() <= 2, "no dropout: only real labels"
+
+    model = LabelRecorder()
+    config = TrainConfig(steps=40, batch_size=50, progress=False, label_dropout=0.3)
+    train(model, data, linear_schedule(10), config, labels=labels)
+    null_fraction = (torch.cat(model.seen) == 3).double().mean().item()
+    assert 0.25 < null_fraction < 0.35, f"about 30% of labels should be null (3), got {null_fraction:.3f}"
+
+
+def test_labels_are_drawn_with_their_images(monkeypatch):
+    """Each batch's labels must belong to its images: train on data that encodes its label."""
+    import diffusion_edu.train as train_module
+
+    labels = torch.arange(90) % 3
+    data = labels[:, None].float().repeat(1, 2)  # (90, 2): the point (k, k) has label k
+    batches = []
+
+    def spy(model, x0, *args, **kwargs):
+        batches.append((x0[:, 0].long(), kwargs["y"]))
+        return diffusion_loss(model, x0, *args, **kwargs)
+
+    monkeypatch.setattr(train_module, "diffusion_loss", spy)
+    train(LabelRecorder(), data, linear_schedule(10), TrainConfig(steps=5, batch_size=16, progress=False), labels=labels)
+    assert len(batches) == 5
+    for from_images, y in batches:
+        assert torch.equal(from_images, y), "labels must be indexed like the images"
+
+
+@pytest.mark.parametrize(
+    "model, labels, config, words",
+    [
+        (MLPDenoiser(hidden=8), torch.zeros(10, dtype=torch.long), TrainConfig(steps=1, progress=False), "unconditional"),
+        (LabelRecorder(), torch.full((10,), 3), TrainConfig(steps=1, progress=False), "[0, 2]"),
+        (LabelRecorder(), torch.zeros(9, dtype=torch.long), TrainConfig(steps=1, progress=False), "(10,)"),
+        (LabelRecorder(), torch.zeros(10), TrainConfig(steps=1, progress=False), "long"),
+        (LabelRecorder(), None, TrainConfig(steps=1, progress=False, label_dropout=0.1), "needs labels"),
+    ],
+    ids=["unconditional-model", "out-of-range", "wrong-length", "float-labels", "dropout-without-labels"],
+)
+def test_bad_labels_are_refused_with_what_was_expected(model, labels, config, words):
+    with pytest.raises(ValueError) as error:
+        train(model, torch.randn(10, 2), linear_schedule(10), config, labels=labels)
+    assert words in str(error.value)
+
+
+def test_label_dropout_must_be_a_probability():
+    with pytest.raises(ValueError, match=r"label_dropout must be in \[0, 1\)"):
+        TrainConfig(steps=1, label_dropout=1.0)
+
+
+def test_snapshots_keep_the_model_as_it_was_at_those_steps():
+    data = sample_toy("swiss_roll", 500, seed=0)
+    torch.manual_seed(0)
+    config = TrainConfig(steps=30, batch_size=64, progress=False, snapshots=(1, 10, 30))
+    result = train(MLPDenoiser(hidden=16), data, linear_schedule(100), config)
+    assert sorted(result.snapshots) == [1, 10, 30]
+    final = dict(result.model.named_parameters())
+    for name, p in result.snapshots[30].named_parameters():
+        assert torch.equal(p, final[name]), "the snapshot after the last step is the returned (EMA) model"
+    early = dict(result.snapshots[1].named_parameters())
+    assert any(not torch.equal(early[n], p) for n, p in result.snapshots[10].named_parameters()), "snapshots are copies"
+    with pytest.raises(ValueError, match="snapshots"):
+        TrainConfig(steps=5, snapshots=(6,))
+
+
+@pytest.mark.skipif(not bf16_supported("cpu"), reason="this CPU has no native bfloat16")
+def test_bf16_autocast_trains_and_keeps_float32_weights():
+    from diffusion_edu.models.unet import UNet, UNetConfig
+
+    model = UNet(UNetConfig(base_channels=8, channel_mults=(1, 2), mid_attention=True))
+    seen = []
+    model.register_forward_hook(lambda m, i, out: seen.append(out.dtype))
+    result = train(model, torch.randn(32, 1, 8, 8), linear_schedule(100),
+                   TrainConfig(steps=3, batch_size=8, progress=False, bf16=True))
+    assert seen == [torch.bfloat16] * 3, "the forward pass runs under bf16 autocast"
+    assert all(p.dtype == torch.float32 for p in result.model.parameters())
+    assert all(math.isfinite(v) for v in result.losses)
+
+
+def test_bf16_without_native_support_warns_and_trains_in_float32(monkeypatch):
+    import diffusion_edu.train as train_module
+
+    monkeypatch.setattr(train_module, "bf16_supported", lambda device: False)
+    model = MLPDenoiser(hidden=8)
+    seen = []
+    model.register_forward_hook(lambda m, i, out: seen.append(out.dtype))
+    with pytest.warns(UserWarning, match="no native bfloat16"):
+        train(model, torch.randn(20, 2), linear_schedule(10), TrainConfig(steps=2, batch_size=4, progress=False, bf16=True))
+    assert seen == [torch.float32] * 2
