@@ -59,3 +59,45 @@ def test_save_then_load_round_trips(tmp_path):
     loaded, meta = checkpoints.load("tiny", folder=tmp_path)
     x = torch.randn(3, 1, 16, 16)
     assert torch.allclose(loaded(x), model.eval()(x))
+
+
+# ------------------------------------------------------------------ digits16: the targets
+# The targets (DDIM, 50 steps): at least 90% of samples classified with confidence > 0.9, and a
+# Frechet distance within 2x of the real-data baseline. On 150 samples instead of the recipe's
+# 500 the estimates are noisier (the confident fraction has a standard error of about 0.02), so
+# the test allows 0.87; the Frechet baseline uses 150 real images too (the distance is biased
+# upward for small samples, the same way for both).
+N_SMALL = 150
+
+
+@pytest.fixture(scope="module")
+def digits16_small_sample():
+    from diffusion_edu.evaluate import generate, judge
+    from diffusion_edu.schedules import make_schedule
+
+    model, meta = checkpoints.load("digits16")
+    schedule = make_schedule(meta["schedule"]["name"], meta["schedule"]["T"])
+    oracle, _ = checkpoints.load("digits16_oracle")
+    test_images, _ = load_digits16("test")
+    train_images, _ = load_digits16("train")
+    samples = generate(model, schedule, N_SMALL, "ddim", 50, seed=0)
+    return judge(samples, oracle, test_images), judge(train_images[:N_SMALL], oracle, test_images), meta
+
+
+def test_digits16_samples_are_confidently_digits(digits16_small_sample):
+    score, floor, _ = digits16_small_sample
+    assert score["confident"] >= 0.87, f"confident fraction {score['confident']:.3f} (real images: {floor['confident']:.3f})"
+    assert score["class_balance"] > 0.9, f"every digit should be generated: class balance {score['class_balance']:.3f}"
+
+
+def test_digits16_frechet_distance_is_within_twice_the_real_baseline(digits16_small_sample):
+    score, floor, _ = digits16_small_sample
+    assert score["frechet"] < 2 * floor["frechet"], f"Frechet {score['frechet']:.1f} vs real baseline {floor['frechet']:.1f}"
+
+
+def test_digits16_metadata_records_the_measured_targets(digits16_small_sample):
+    _, _, meta = digits16_small_sample
+    quality = meta["quality"]
+    assert quality["sampler"] == "ddim-50" and quality["n"] == 500
+    assert quality["confident"] >= 0.9, quality
+    assert quality["frechet"] < 2 * quality["real_frechet"], quality

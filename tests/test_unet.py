@@ -174,3 +174,11 @@ def test_skip_connections_carry_the_input_past_the_bottleneck():
     x = torch.randn(2, 1, 8, 8)
     # only the skips of level 0 can bring x to the output now
     assert max_abs_error(model(x, t), model(x + 1.0, t)) > 1e-3
+
+
+def test_unet_runs_in_float64():
+    from diffusion_edu.models.unet import UNet, UNetConfig
+
+    model = UNet(UNetConfig(base_channels=8, channel_mults=(1, 2))).double()
+    out = model(torch.randn(2, 1, 8, 8, dtype=torch.float64), torch.tensor([0, 999]))
+    assert out.dtype == torch.float64

@@ -38,4 +38,5 @@ class TimeEmbedding(nn.Module):
         )
 
     def forward(self, t: Tensor) -> Tensor:
-        return self.mlp(sinusoidal_embedding(t, self.sinusoid_dim))
+        weight = self.mlp[0].weight
+        return self.mlp(sinusoidal_embedding(t, self.sinusoid_dim).to(weight.dtype))  # (B, out_dim)
