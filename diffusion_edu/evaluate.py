@@ -46,7 +46,8 @@ def generate(
     ancestral sampling on a subset of the steps, DDPM with skipping) or "dpmpp_2m";
     ``image_shape`` (C, H, W) defaults to the U-Net's (in_channels, 16, 16). Predicted images are
     clipped to [-clip_x0, clip_x0] at every step (None: no clipping); the output is clamped to
-    [-1, 1]. ``model_kwargs`` (e.g. ``y`` labels, shape (n,)) are sliced per batch.
+    [-1, 1]. All n starting noises are drawn first, so every sampler and batch size starts from
+    the same noise for the same seed (the ancestral samplers' step noise comes after). ``model_kwargs`` (e.g. ``y`` labels, shape (n,)) are sliced per batch.
     """
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}: expected one of {SAMPLERS}")
@@ -56,10 +57,11 @@ def generate(
         image_shape = (model.config.in_channels, 16, 16)
     device = next(model.parameters()).device
     generator = torch.Generator(device="cpu").manual_seed(seed)
+    starts = torch.randn((n, *image_shape), generator=generator)  # (n, C, H, W): the same for every sampler
     chunks = []
     for start in range(0, n, batch_size):
         size = min(batch_size, n - start)
-        x_start = torch.randn((size, *image_shape), generator=generator).to(device)  # (b, C, H, W)
+        x_start = starts[start : start + size].to(device)  # (b, C, H, W)
         kwargs = {k: v[start : start + size] for k, v in model_kwargs.items()}
         common = dict(clip_x0=clip_x0, generator=generator, device=device, x_start=x_start, **kwargs)
         if sampler == "ddpm":

@@ -49,11 +49,11 @@ PROFILES = {
                      sampler_steps=(5, 10)),
     "cpu": Profile("cpu", "cpu", toy_steps=8000, toy_batch=1024, toy_hidden=128,
                    toy_samples=2000, ddim_steps=50, swd_projections=256, anim_frames=40,
-                   image_size=64, image_train_steps=1200, image_batch=128, eval_samples=300,
-                   sampler_steps=(5, 10, 20, 50, 100)),
+                   image_size=64, image_train_steps=1200, image_batch=128, eval_samples=600,
+                   sampler_steps=(5, 10, 20, 50)),
     "gpu": Profile("gpu", "cuda", toy_steps=20000, toy_batch=4096, toy_hidden=256,
                    toy_samples=5000, ddim_steps=50, swd_projections=512, anim_frames=60,
-                   image_size=128, image_train_steps=4000, image_batch=128, eval_samples=2000,
+                   image_size=128, image_train_steps=4000, image_batch=128, eval_samples=1000,
                    sampler_steps=(5, 10, 20, 50, 100, 250, 1000)),
 }
 

@@ -32,7 +32,8 @@ DIGITS16_ORACLE = dict(steps=600, batch_size=128, lr=3e-3, seed=0, augment=2)
 def _device_note(device: str) -> str:
     if device == "cuda":
         return torch.cuda.get_device_name()
-    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
+    threads = torch.get_num_threads()
+    return f"{platform.processor() or platform.machine()} CPU, {threads} thread{'s' if threads != 1 else ''}"
 
 
 def digits16(steps: int | None = None, out: Path | None = None, device: str = "cpu") -> Path:

@@ -205,8 +205,13 @@ def trajectory_strip(xs: Tensor, ts: Sequence[int], n_panels: int = 6, lim: floa
     return fig
 
 
-def plot_quality_vs_steps(results: dict[str, dict[int, float]], baseline: float, ylabel: str) -> Figure:
-    """Metric against number of sampling steps, one line per sampler, with the data baseline."""
+def plot_quality_vs_steps(
+    results: dict[str, dict[int, float]], baseline: float, ylabel: str, ceiling: float | None = None,
+    baseline_range: tuple[float, float] | None = None,
+) -> Figure:
+    """Metric against number of sampling steps, one line per sampler, with the data baseline
+    (dashed), the range it varies over between data samples (shaded, if given: differences
+    within it are noise) and the value for pure noise (dotted, if given)."""
     fig = new_figure((6.5, 3.6))
     ax = fig.subplots()
     markers = "osD^v"
@@ -214,8 +219,136 @@ def plot_quality_vs_steps(results: dict[str, dict[int, float]], baseline: float,
         steps = sorted(by_steps)
         ax.plot(steps, [by_steps[s] for s in steps], marker=markers[i % 5], color=COLORS[i], label=name)
     ax.axhline(baseline, color=PALETTE[0], ls="--", label="data vs data")
+    if baseline_range is not None:
+        ax.axhspan(*baseline_range, color=PALETTE[0], alpha=0.12, lw=0, label="data vs data, range")
+    if ceiling is not None:
+        ax.axhline(ceiling, color=PALETTE[0], ls=":", label="pure noise")
     ax.set(xscale="log", yscale="log", xlabel="sampling steps (model evaluations)", ylabel=ylabel,
            title="Sample quality against sampling cost")
+    all_steps = sorted({s for by_steps in results.values() for s in by_steps})
+    ax.set_xticks(all_steps, labels=[str(s) for s in all_steps])  # label the step counts measured
+    ax.xaxis.set_minor_locator(plt.NullLocator())
     ax.grid(alpha=0.3, which="both")
     ax.legend()
+    return fig
+
+
+# ------------------------------------------------------------------------------ chapters 4-5
+def tile(images: Tensor, ncols: int = 8, pad: int = 1) -> np.ndarray:
+    """Images (N, C, H, W) in [-1, 1] as one mosaic array in [0, 1], ``ncols`` per row, with
+    ``pad`` white pixels between them; (rows*(H+pad)-pad, ncols*(W+pad)-pad[, 3])."""
+    if images.ndim != 4 or len(images) < 1:
+        raise ValueError(f"images must be a batch (N, C, H, W) with N >= 1, got shape {tuple(images.shape)}")
+    n, _, h, w = images.shape
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)  # ceil(n / ncols)
+    first = to_rgb(images[0])
+    canvas = np.ones((nrows * (h + pad) - pad, ncols * (w + pad) - pad, *first.shape[2:]))
+    for i, img in enumerate(images):
+        r, c = divmod(i, ncols)
+        canvas[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = to_rgb(img)
+    return canvas
+
+
+def image_grid(panels: dict[str, Tensor] | Tensor, ncols: int = 8, panels_per_row: int | None = None) -> Figure:
+    """One mosaic of images per entry of ``panels`` ({title: (N, C, H, W) in [-1, 1]}), side by side,
+    ``panels_per_row`` to a row (default: all in one row), ``ncols`` images to a mosaic row."""
+    if isinstance(panels, Tensor):
+        panels = {"": panels}
+    if not panels:
+        raise ValueError("panels is empty: pass {title: images (N, C, H, W)}")
+    per_row = panels_per_row or len(panels)
+    rows = -(-len(panels) // per_row)
+    mosaics = {title: tile(images, ncols) for title, images in panels.items()}
+    height, width = next(iter(mosaics.values())).shape[:2]
+    # about 2.6 inches per square panel; a wide mosaic (one row of many images) at most 9 inches in all
+    scale = min(2.6 / max(height, width) * max(1.0, width / height), 9.0 / (per_row * width))
+    fig = new_figure((per_row * width * scale + 0.2, rows * (height * scale + 0.35)))
+    axes = np.atleast_1d(fig.subplots(rows, per_row)).ravel()
+    for ax in axes:
+        ax.set_axis_off()
+    for ax, (title, mosaic) in zip(axes, mosaics.items()):
+        ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_title(title, fontsize=9)
+    return fig
+
+
+def image_trajectory_frame(
+    ax_xt, ax_x0, xs: Tensor, x0s: Tensor, ts: Sequence[int], k: int, index: int = 0
+) -> str:
+    """Draw frame ``k`` of image ``index`` of a reverse trajectory: x[k] on ``ax_xt`` and the
+    estimate x0[k] on ``ax_x0`` (xs: (S+1, B, C, H, W), x0s: (S, B, C, H, W), ts: (S,), as in
+    :class:`~diffusion_edu.samplers.Trajectory`). Frame k < S is the input of the step at
+    t = ts[k] and that step's estimate of x_0; frame S is the final sample (and ``ax_x0`` stays
+    empty). Returns the frame's label, "t=..." or "final sample"."""
+    S = len(ts)
+    if len(xs) != S + 1 or len(x0s) != S:
+        raise ValueError(f"expected xs (S+1, ...) and x0s (S, ...) for S={S} timesteps, got {len(xs)} and {len(x0s)}")
+    if not 0 <= k <= S:
+        raise ValueError(f"frame k must lie in [0, S]=[0, {S}], got {k}")
+    ax_xt.imshow(to_rgb(xs[k][index]), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    if k < S:
+        ax_x0.imshow(to_rgb(x0s[k][index]), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    for ax in (ax_xt, ax_x0):
+        ax.set_xticks([]), ax.set_yticks([])
+    ax_x0.spines[:].set_visible(k < S)
+    return f"t={ts[k]}" if k < S else "final sample"
+
+
+def image_trajectory(
+    xs: Tensor, x0s: Tensor, ts: Sequence[int], frames: Sequence[int] | None = None, n_frames: int = 8,
+    index: int = 0,
+) -> Figure:
+    """Image ``index`` along a reverse trajectory, one column per frame (see
+    :func:`image_trajectory_frame`): x_t on top, the model's estimate x0_hat made from it below,
+    each column titled with its timestep. ``frames`` picks the columns (default: ``n_frames``
+    evenly spaced from the starting noise to the final sample). The static twin of
+    :func:`~diffusion_edu.widgets.image_trajectory_scrubber`."""
+    if frames is None:
+        frames = np.unique(np.linspace(0, len(ts), n_frames).round().astype(int)).tolist()
+    fig = new_figure((1.3 * len(frames) + 0.5, 3.0))
+    axes = np.asarray(fig.subplots(2, len(frames), squeeze=False))
+    for (top, bottom), k in zip(axes.T, frames):
+        top.set_title(image_trajectory_frame(top, bottom, xs, x0s, ts, k, index), fontsize=9)
+    axes[0, 0].set_ylabel("$x_t$")
+    axes[1, 0].set_ylabel(r"estimate $\hat x_0$")
+    return fig
+
+
+def plot_quality_over_training(
+    steps: Sequence[int], frechet: Sequence[float], confident: Sequence[float], floor: dict, noise: dict | None = None
+) -> Figure:
+    """Two panels against training steps: the Frechet distance (log scale) and the confident
+    fraction, with the real-data values (``floor``: {"frechet", "confident"}) dashed and, if
+    given, pure noise's dotted."""
+    fig = new_figure((8.5, 3.2))
+    left, right = fig.subplots(1, 2)
+    for ax, values, key, label in ((left, frechet, "frechet", "Frechet distance (lower is better)"),
+                                   (right, confident, "confident", "confident fraction (higher is better)")):
+        ax.plot(steps, values, marker="o", color=COLORS[0], label="generated")
+        ax.axhline(floor[key], color=PALETTE[0], ls="--", label="real images")
+        if noise is not None:
+            ax.axhline(noise[key], color=PALETTE[0], ls=":", label="pure noise")
+        ax.set(xlabel="training steps", ylabel=label)
+        ax.grid(alpha=0.3, which="both")
+    left.set_yscale("log")
+    right.set_ylim(-0.02, 1.02)
+    left.legend(fontsize=8)
+    return fig
+
+
+def plot_class_fractions(fractions: dict[str, Tensor]) -> Figure:
+    """Grouped bars: the fraction of images the oracle assigns to each class, one colour per set
+    ({name: (n_classes,) fractions}); a uniform 1/n_classes line for reference."""
+    fig = new_figure((6.5, 3.0))
+    ax = fig.subplots()
+    n_classes = len(next(iter(fractions.values())))
+    width = 0.8 / len(fractions)
+    for i, (name, values) in enumerate(fractions.items()):
+        values = torch.as_tensor(values, dtype=torch.float64).detach().cpu().numpy()  # (n_classes,)
+        ax.bar(np.arange(n_classes) + (i - (len(fractions) - 1) / 2) * width, values, width,
+               color=COLORS[i], label=name)
+    ax.axhline(1 / n_classes, color=PALETTE[0], ls="--", lw=1, label="uniform")
+    ax.set(xticks=range(n_classes), xlabel="class predicted by the oracle", ylabel="fraction of images")
+    ax.legend(fontsize=8)
     return fig
