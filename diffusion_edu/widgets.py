@@ -48,3 +48,33 @@ def trajectory_scrubber(
         show,
         position=W.IntSlider(value=0, min=0, max=len(frames) - 1, description="step", continuous_update=False),
     )
+
+
+def image_trajectory_scrubber(
+    xs: Tensor, x0s: Tensor, ts: Sequence[int], every: int = 1, index: int = 0
+) -> W.Widget:
+    """A slider over the frames of an image trajectory (xs: (S+1, B, C, H, W), x0s: (S, B, C, H, W),
+    ts: (S,), as in :class:`~diffusion_edu.samplers.Trajectory`), showing x_t and the estimate
+    x0_hat of image ``index`` side by side, titled with the true t of the frame; it moves
+    ``every`` steps at a time and its last position is always the final sample. Frames are
+    drawn by :func:`viz.image_trajectory_frame`, as in the static :func:`viz.image_trajectory`."""
+    if every < 1:
+        raise ValueError(f"every must be a positive int, got {every}")
+    frames = list(range(0, len(xs), every))
+    if frames[-1] != len(xs) - 1:
+        frames.append(len(xs) - 1)  # always end on the sample
+
+    def show(position: int):
+        fig = viz.new_figure((4.6, 2.6))
+        ax_xt, ax_x0 = fig.subplots(1, 2)
+        k = frames[position]
+        ax_xt.set_title(viz.image_trajectory_frame(ax_xt, ax_x0, xs, x0s, ts, k, index))
+        if k < len(ts):
+            ax_xt.set_xlabel("$x_t$")
+            ax_x0.set_xlabel(r"the model's estimate $\hat x_0$")
+        return fig
+
+    return W.interactive(
+        show,
+        position=W.IntSlider(value=0, min=0, max=len(frames) - 1, description="step", continuous_update=False),
+    )
