@@ -152,3 +152,31 @@ def test_the_trained_oracle_tells_real_digits_from_noise(digits_oracle):
 def test_oracle_scores_reject_a_threshold_outside_0_1():
     with pytest.raises(ValueError, match=r"threshold must be a probability in \(0, 1\), got 1.5"):
         oracle_scores(FixedLogits(), torch.zeros(2, 1, 4, 4), threshold=1.5)
+
+
+# ------------------------------------------------------------------ the noisy classifier (classifier guidance)
+def test_noisy_classifier_learns_clean_digits_and_is_told_the_timestep():
+    from diffusion_edu.models.classifier import NoisyImageClassifier
+    from diffusion_edu.schedules import make_schedule
+
+    images, labels = load_digits16("train")
+    test_images, test_labels = load_digits16("test")
+    torch.manual_seed(0)
+    model = NoisyImageClassifier()
+    seen_t = []
+    model.register_forward_pre_hook(lambda m, args: seen_t.append(args[1]))
+    result = train_classifier(model, images, labels, steps=150, eval_images=test_images, eval_labels=test_labels,
+                              schedule=make_schedule("cosine", 1000), progress=False)
+    t = torch.cat(seen_t[:150])
+    assert t.min() >= 0 and t.max() <= 999 and t.float().std() > 200, "trained at timesteps spread over [0, T)"
+    assert result.eval_accuracy > 0.6, f"after 150 noisy steps the clean test accuracy should be well above chance, got {result.eval_accuracy}"
+    x = test_images[:4]
+    with torch.no_grad():
+        assert not torch.allclose(model(x, torch.zeros(4, dtype=torch.long)), model(x, torch.full((4,), 900)))
+
+
+def test_noisy_classifier_wants_one_timestep_per_image():
+    from diffusion_edu.models.classifier import NoisyImageClassifier
+
+    with pytest.raises(ValueError, match=r"t must have shape \(B,\) = \(2,\)"):
+        NoisyImageClassifier()(torch.zeros(2, 1, 16, 16), torch.zeros(3, dtype=torch.long))

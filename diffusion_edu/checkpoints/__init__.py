@@ -43,11 +43,12 @@ def model_from_config(kind: str, config: dict) -> nn.Module:
         return UNet(UNetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}))
     if kind == "MLPDenoiser":
         return models.MLPDenoiser(**config)
-    if kind == "ImageClassifier":
-        from ..models.classifier import ImageClassifier
+    if kind in ("ImageClassifier", "NoisyImageClassifier"):
+        from ..models import classifier
 
-        return ImageClassifier(**config)
-    raise ValueError(f"unknown model class {kind!r} in checkpoint: expected UNet, MLPDenoiser or ImageClassifier")
+        return getattr(classifier, kind)(**config)
+    raise ValueError(f"unknown model class {kind!r} in checkpoint: expected UNet, MLPDenoiser, ImageClassifier "
+                     "or NoisyImageClassifier")
 
 
 def load(name: str, device: str | torch.device = "cpu", folder: Path | None = None) -> tuple[nn.Module, dict]:

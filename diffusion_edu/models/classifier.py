@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from .embedding import TimeEmbedding
+
 
 def conv_block(c_in: int, c_out: int) -> nn.Sequential:
     """Two 3x3 convolutions (same size) with ReLUs, then halve the height and width."""
@@ -59,3 +61,25 @@ class ImageClassifier(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.features(x))  # (B, n_classes)
+
+
+class NoisyImageClassifier(ImageClassifier):
+    """p(y | x_t, t): the classifier of classifier guidance (Dhariwal & Nichol, 2021).
+
+    The same network as :class:`ImageClassifier`, told the timestep: a time embedding is added to
+    the features (one learned shift per feature), so one set of weights classifies clean digits
+    at t = 0 and faint shapes in heavy noise at t = 900. forward(x_t (B, C, H, W), t (B,))
+    returns logits (B, n_classes). Trained by :func:`~diffusion_edu.train.train_classifier` with
+    a ``schedule``, which noises every batch at random timesteps.
+    """
+
+    def __init__(self, in_channels: int = 1, n_classes: int = 10, width: int = 16,
+                 feature_dim: int = 64, image_size: int = 16):
+        super().__init__(in_channels, n_classes, width, feature_dim, image_size)
+        self.time_embedding = TimeEmbedding(feature_dim, sinusoid_dim=32)
+
+    def forward(self, x: Tensor, t: Tensor) -> Tensor:
+        if t.shape != (x.shape[0],):
+            raise ValueError(f"t must have shape (B,) = ({x.shape[0]},), got {tuple(t.shape)}")
+        h = self.features(x) + self.time_embedding(t)  # (B, feature_dim)
+        return self.head(h)  # (B, n_classes)
