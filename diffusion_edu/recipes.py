@@ -41,28 +41,38 @@ def _device_note(device: str) -> str:
     return f"{platform.processor() or platform.machine()} CPU, {threads} thread{'s' if threads != 1 else ''}"
 
 
-def digits16(steps: int | None = None, out: Path | None = None, device: str = "cpu") -> Path:
-    """An unconditional U-Net (~1M parameters) on scikit-learn's digits, 16x16, cosine schedule."""
+def _train_digits_unet(name: str, recipe: dict, config, steps: int | None, out: Path | None, device: str,
+                      with_labels: bool, measure) -> Path:
+    """What the digits U-Net recipes share: train on the training digits (with their labels or
+    not), record how, where and how long, measure the result with ``measure(model, schedule)``,
+    and save the EMA model as checkpoint ``name``."""
     from .data.digits import load_digits16
-    from .models.unet import UNet, UNetConfig
+    from .models.unet import UNet
 
-    config = UNetConfig()
-    train_config = DIGITS16["train"] if steps is None else replace(DIGITS16["train"], steps=steps)
-    images, _ = load_digits16("train")
+    train_config = recipe["train"] if steps is None else replace(recipe["train"], steps=steps)
+    images, labels = load_digits16("train")
     torch.manual_seed(train_config.seed)
     model = UNet(config).to(device)
-    schedule = make_schedule(*DIGITS16["schedule"])
+    schedule = make_schedule(*recipe["schedule"])
     start = time.perf_counter()
-    result = train(model, images, schedule, train_config)
+    result = train(model, images, schedule, train_config, labels=labels if with_labels else None)
     meta = {
-        "recipe": "digits16", "schedule": {"name": DIGITS16["schedule"][0], "T": DIGITS16["schedule"][1]},
+        "recipe": name, "schedule": {"name": recipe["schedule"][0], "T": recipe["schedule"][1]},
         "train_config": asdict(train_config), "trained_on": _device_note(device),
         "bf16_used": train_config.bf16 and bf16_supported(device),
         "train_seconds": round(time.perf_counter() - start, 1),
         "final_loss": sum(result.losses[-100:]) / min(100, len(result.losses)),
-        "quality": digits16_quality(result.model, schedule),
+        **measure(result.model, schedule),
     }
-    return checkpoints.save("digits16", result.model, "UNet", config, meta, folder=out)
+    return checkpoints.save(name, result.model, "UNet", config, meta, folder=out)
+
+
+def digits16(steps: int | None = None, out: Path | None = None, device: str = "cpu") -> Path:
+    """An unconditional U-Net (~1M parameters) on scikit-learn's digits, 16x16, cosine schedule."""
+    from .models.unet import UNetConfig
+
+    return _train_digits_unet("digits16", DIGITS16, UNetConfig(), steps, out, device, with_labels=False,
+                              measure=lambda model, schedule: {"quality": digits16_quality(model, schedule)})
 
 
 def digits16_quality(model, schedule, n: int = 500, steps: int = 50, seed: int = 0) -> dict:
@@ -104,26 +114,11 @@ def digits16_oracle(steps: int | None = None, out: Path | None = None, device: s
 def digits16_cond(steps: int | None = None, out: Path | None = None, device: str = "cpu") -> Path:
     """A class-conditional U-Net on the digits (label embedding added to the time embedding),
     trained with label dropout so one model is also unconditional: classifier-free guidance."""
-    from .data.digits import load_digits16
-    from .models.unet import UNet, UNetConfig
+    from .models.unet import UNetConfig
 
-    config = UNetConfig(num_classes=10)
-    train_config = DIGITS16_COND["train"] if steps is None else replace(DIGITS16_COND["train"], steps=steps)
-    images, labels = load_digits16("train")
-    torch.manual_seed(train_config.seed)
-    model = UNet(config).to(device)
-    schedule = make_schedule(*DIGITS16_COND["schedule"])
-    start = time.perf_counter()
-    result = train(model, images, schedule, train_config, labels=labels)
-    meta = {
-        "recipe": "digits16_cond", "schedule": {"name": DIGITS16_COND["schedule"][0], "T": DIGITS16_COND["schedule"][1]},
-        "train_config": asdict(train_config), "trained_on": _device_note(device),
-        "bf16_used": train_config.bf16 and bf16_supported(device),
-        "train_seconds": round(time.perf_counter() - start, 1),
-        "final_loss": sum(result.losses[-100:]) / min(100, len(result.losses)),
-        "guidance": digits16_cond_quality(result.model, schedule),
-    }
-    return checkpoints.save("digits16_cond", result.model, "UNet", config, meta, folder=out)
+    return _train_digits_unet("digits16_cond", DIGITS16_COND, UNetConfig(num_classes=10), steps, out, device,
+                              with_labels=True,
+                              measure=lambda model, schedule: {"guidance": digits16_cond_quality(model, schedule)})
 
 
 def digits16_cond_quality(model, schedule, scales=(0.0, 1.0, 2.0, 3.0, 5.0), n: int = 500, steps: int = 50) -> dict:
