@@ -26,16 +26,31 @@ def noising_explorer(image: Tensor, schedules: Sequence[Schedule]) -> W.Widget:
     )
 
 
+def _frames(n_states: int, every: int) -> list[int]:
+    """Indices 0, every, 2 every, ... into a trajectory of n_states states, always ending on the
+    last one (the final sample)."""
+    if every < 1:
+        raise ValueError(f"every must be a positive int, got {every}")
+    frames = list(range(0, n_states, every))
+    if frames[-1] != n_states - 1:
+        frames.append(n_states - 1)  # always end on the sample
+    return frames
+
+
+def _frame_slider(show, frames: list[int]) -> W.Widget:
+    """A "step" slider over positions 0 .. len(frames) - 1, redrawn by ``show(position)``."""
+    return W.interactive(
+        show,
+        position=W.IntSlider(value=0, min=0, max=len(frames) - 1, description="step", continuous_update=False),
+    )
+
+
 def trajectory_scrubber(
     xs: Tensor, ts: Sequence[int], every: int = 1, lim: float = 3.0, data: Tensor | None = None
 ) -> W.Widget:
     """A slider over the steps of a 2D reverse trajectory (xs: (S+1, B, 2), ts: (S,)), moving
     ``every`` steps at a time; the last position is always the final sample."""
-    if every < 1:
-        raise ValueError(f"every must be a positive int, got {every}")
-    frames = list(range(0, len(xs), every))
-    if frames[-1] != len(xs) - 1:
-        frames.append(len(xs) - 1)  # always end on the sample
+    frames = _frames(len(xs), every)
 
     def show(position: int):
         k = frames[position]  # index into xs: x[k] is the state after k steps
@@ -44,10 +59,7 @@ def trajectory_scrubber(
         viz.trajectory_frame(fig.subplots(), xs[k], title, lim, data)
         return fig
 
-    return W.interactive(
-        show,
-        position=W.IntSlider(value=0, min=0, max=len(frames) - 1, description="step", continuous_update=False),
-    )
+    return _frame_slider(show, frames)
 
 
 def image_trajectory_scrubber(
@@ -58,11 +70,7 @@ def image_trajectory_scrubber(
     x0_hat of image ``index`` side by side, titled with the true t of the frame; it moves
     ``every`` steps at a time and its last position is always the final sample. Frames are
     drawn by :func:`viz.image_trajectory_frame`, as in the static :func:`viz.image_trajectory`."""
-    if every < 1:
-        raise ValueError(f"every must be a positive int, got {every}")
-    frames = list(range(0, len(xs), every))
-    if frames[-1] != len(xs) - 1:
-        frames.append(len(xs) - 1)  # always end on the sample
+    frames = _frames(len(xs), every)
 
     def show(position: int):
         fig = viz.new_figure((4.6, 2.6))
@@ -74,7 +82,4 @@ def image_trajectory_scrubber(
             ax_x0.set_xlabel(r"the model's estimate $\hat x_0$")
         return fig
 
-    return W.interactive(
-        show,
-        position=W.IntSlider(value=0, min=0, max=len(frames) - 1, description="step", continuous_update=False),
-    )
+    return _frame_slider(show, frames)
