@@ -115,3 +115,13 @@ def trained_swiss_roll() -> TrainedToy:
         swd_untrained_ddpm=swd(ddpm(untrained), reference),
         swd_untrained_ddim20=swd(ddim20(untrained), reference),
     )
+
+
+def assert_check_accepts_right_and_names_wrong(check, right, wrong, words: str) -> None:
+    """An exercise check passes the right answer, and fails a wrong one with a message that names
+    the mistake (contains ``words``)."""
+    assert check(right) is True
+    with pytest.raises(AssertionError) as failure:
+        check(wrong)
+    message = str(failure.value)
+    assert words in message, f"{check.__name__}: expected the message to mention {words!r}, got: {message}"

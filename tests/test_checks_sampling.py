@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from diffusion_edu.checks import sampling as S
+from conftest import assert_check_accepts_right_and_names_wrong
 
 
 # ------------------------------------------------------------------ answers, right and wrong
@@ -94,11 +95,7 @@ CASES = [
 
 @pytest.mark.parametrize("check, right, wrong, words", CASES, ids=[f"{c.__name__}-{w[:24]}" for c, _, _, w in CASES])
 def test_checks_accept_the_right_answer_and_name_the_mistake_in_a_wrong_one(check, right, wrong, words):
-    assert check(right) is True
-    with pytest.raises(AssertionError) as failure:
-        check(wrong)
-    message = str(failure.value)
-    assert words in message, f"{check.__name__}: expected the message to mention {words!r}, got: {message}"
+    assert_check_accepts_right_and_names_wrong(check, right, wrong, words)
 
 
 def test_first_order_step_is_the_ddim_step():

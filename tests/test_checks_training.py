@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from diffusion_edu.checks import training as C
+from conftest import assert_check_accepts_right_and_names_wrong
 
 
 def _loss(model, x0, t, eps, ab, sqrt=True, target="eps", reduce="mean", per_example=True):
@@ -46,10 +47,7 @@ CASES = [
 
 @pytest.mark.parametrize("check, right, wrong, words", CASES, ids=[f"{c.__name__}-{w[:24]}" for c, _, _, w in CASES])
 def test_checks_accept_the_right_answer_and_name_the_mistake(check, right, wrong, words):
-    assert check(right) is True
-    with pytest.raises(AssertionError) as failure:
-        check(wrong)
-    assert words in str(failure.value), f"expected {words!r} in: {failure.value}"
+    assert_check_accepts_right_and_names_wrong(check, right, wrong, words)
 
 
 def test_frechet_check_accepts_covariances_divided_by_n():
