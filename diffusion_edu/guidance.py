@@ -27,15 +27,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from .models import null_condition
 from .schedules import Schedule
-
-
-def _null_labels(model: nn.Module, like: Tensor) -> Tensor:
-    num_classes = getattr(getattr(model, "config", None), "num_classes", None)
-    if num_classes is None:
-        raise ValueError("classifier-free guidance needs a conditional model with a null label "
-                         "(UNetConfig(num_classes=...)), trained with label_dropout > 0")
-    return torch.full_like(like, num_classes)  # (B,) the null label is num_classes
 
 
 class ClassifierFreeGuidance(nn.Module):
@@ -54,7 +47,8 @@ class ClassifierFreeGuidance(nn.Module):
         self.config = model.config  # what samplers and evaluate read (channels, num_classes)
 
     def forward(self, x: Tensor, t: Tensor, y: Tensor) -> Tensor:
-        null = _null_labels(self.model, y)
+        """x (B, C, H, W), t (B,), y: labels (B,) or caption tokens (B, L) -> guided eps."""
+        null = null_condition(self.model, y)  # (B,) null labels or (B, L) empty captions
         if self.w == 0:
             return self.model(x, t, y=null)
         if self.w == 1:

@@ -32,6 +32,7 @@ from tqdm import tqdm
 from .forward import q_sample
 from .losses import diffusion_loss, sample_timesteps
 from .metrics import classifier_accuracy
+from .models import null_condition
 from .schedules import Schedule
 
 
@@ -138,14 +139,15 @@ def train(model: nn.Module, data: Tensor, schedule: Schedule, config: TrainConfi
     """Train ``model`` to denoise ``data`` (N, ...) under ``schedule``; see the module docstring.
 
     Batches are drawn at random from ``data`` with a generator seeded by ``config.seed``, and
-    moved to the model's device. With ``labels`` (N,) (long), the model is called as
-    ``model(x_t, t, y=labels_of_the_batch)``, and ``config.label_dropout`` of them are replaced by
-    the null label ``model.config.num_classes``. ``config.bf16`` on a device without native
+    moved to the model's device. With ``labels`` (N, ...) (long: class labels (N,), or caption
+    tokens (N, L) for a text model), the model is called as ``model(x_t, t, y=labels_of_the_batch)``,
+    and ``config.label_dropout`` of them are replaced by the model's null condition (the null
+    label, or the empty caption: :func:`~diffusion_edu.models.null_condition`). ``config.bf16`` on a device without native
     bfloat16 warns and trains in float32 (emulated bf16 would be slower, not faster).
     """
     if not isinstance(data, Tensor) or data.ndim < 2 or len(data) < 1:
         raise ValueError(f"data must be a tensor (N, ...) with N >= 1 examples, got {getattr(data, 'shape', type(data))}")
-    null_label = _check_labels(model, data, labels, config)
+    _check_labels(model, data, labels, config)
     device = next(model.parameters()).device
     use_bf16 = config.bf16 and bf16_supported(device)
     if config.bf16 and not use_bf16:
@@ -173,10 +175,11 @@ def train(model: nn.Module, data: Tensor, schedule: Schedule, config: TrainConfi
         x0 = data[idx].to(device)
         model_kwargs = {}
         if labels is not None:
-            y = labels[idx]  # (B,)
+            y = labels[idx]  # (B,) labels or (B, L) tokens
             if config.label_dropout:
                 dropped = torch.rand(len(y), generator=generator) < config.label_dropout  # (B,)
-                y = torch.where(dropped, torch.full_like(y, null_label), y)
+                dropped = dropped.reshape(-1, *([1] * (y.ndim - 1)))  # broadcasts over a caption's tokens
+                y = torch.where(dropped, null_condition(model, y), y)
             model_kwargs["y"] = y.to(device)
         with autocast(device, use_bf16):
             out = diffusion_loss(model, x0, schedule, config.prediction, generator, **model_kwargs)
@@ -230,23 +233,26 @@ def _accuracy_at_t0(model: nn.Module, images: Tensor, labels: Tensor, batch_size
     return correct / len(images)
 
 
-def _check_labels(model: nn.Module, data: Tensor, labels: Tensor | None, config: TrainConfig) -> int | None:
-    """Validate ``labels`` against ``data`` and the model; return the null label (or None)."""
+def _check_labels(model: nn.Module, data: Tensor, labels: Tensor | None, config: TrainConfig) -> None:
+    """Validate ``labels`` against ``data`` and the model (with its ``check_condition`` if it has one)."""
     if labels is None:
         if config.label_dropout:
             raise ValueError(f"label_dropout={config.label_dropout} needs labels: pass labels=(N,) to train")
-        return None
-    if not isinstance(labels, Tensor) or labels.shape != (len(data),) or labels.dtype != torch.long:
-        raise ValueError(f"labels must be a long tensor of shape (N,) = ({len(data)},), got "
-                         f"{getattr(labels, 'dtype', type(labels))} {tuple(getattr(labels, 'shape', ()))}")
+        return
+    if not isinstance(labels, Tensor) or labels.ndim < 1 or len(labels) != len(data) or labels.dtype != torch.long:
+        raise ValueError(f"labels must be a long tensor with one row per example, (N,) = ({len(data)},) or "
+                         f"(N, L) caption tokens, got {getattr(labels, 'dtype', type(labels))} "
+                         f"{tuple(getattr(labels, 'shape', ()))}")
+    if hasattr(model, "check_condition") and getattr(getattr(model, "config", None), "num_classes", 0) is not None:
+        model.check_condition(labels)
+        return
     num_classes = getattr(getattr(model, "config", None), "num_classes", None)
     if num_classes is None:
         raise ValueError("labels were given, but the model is unconditional: build it with "
                          "UNetConfig(num_classes=...) or train without labels")
-    if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(f"labels must be in [0, {num_classes - 1}] for a model with num_classes={num_classes}, "
+    if labels.ndim != 1 or (len(labels) and (labels.min() < 0 or labels.max() >= num_classes)):
+        raise ValueError(f"labels must be (N,) in [0, {num_classes - 1}] for a model with num_classes={num_classes}, "
                          f"got min {labels.min().item()}, max {labels.max().item()}")
-    return num_classes
 
 
 # ---------------------------------------------------------------------- the oracle classifier

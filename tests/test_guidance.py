@@ -149,5 +149,5 @@ def test_cfg_needs_a_conditional_model():
     from diffusion_edu.models.unet import UNet, UNetConfig
 
     guided = ClassifierFreeGuidance(UNet(UNetConfig(base_channels=8, channel_mults=(1,))), 2.0)
-    with pytest.raises(ValueError, match="conditional model with a null label"):
+    with pytest.raises(ValueError, match=r"unconditional \(num_classes=None\): it has no null label"):
         guided(torch.zeros(1, 1, 8, 8), torch.zeros(1, dtype=torch.long), torch.zeros(1, dtype=torch.long))

@@ -41,14 +41,18 @@ def model_from_config(kind: str, config: dict) -> nn.Module:
         from ..models.unet import UNet, UNetConfig
 
         return UNet(UNetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}))
+    if kind == "TextToImage":
+        from ..models.text_to_image import TextToImage, TextToImageConfig
+
+        return TextToImage(TextToImageConfig(**config))
     if kind == "MLPDenoiser":
         return models.MLPDenoiser(**config)
     if kind in ("ImageClassifier", "NoisyImageClassifier"):
         from ..models import classifier
 
         return getattr(classifier, kind)(**config)
-    raise ValueError(f"unknown model class {kind!r} in checkpoint: expected UNet, MLPDenoiser, ImageClassifier "
-                     "or NoisyImageClassifier")
+    raise ValueError(f"unknown model class {kind!r} in checkpoint: expected UNet, TextToImage, MLPDenoiser, "
+                     "ImageClassifier or NoisyImageClassifier")
 
 
 def load(name: str, device: str | torch.device = "cpu", folder: Path | None = None) -> tuple[nn.Module, dict]:

@@ -30,10 +30,11 @@ after the first convolution, one learned projection per block. The class label y
 into the same space and added to the time embedding; label ``num_classes`` is the "null" label
 (no class), which classifier-free guidance (Ho & Salimans, 2022) trains by dropping labels.
 
-Text conditioning (a later chapter) adds cross-attention: ``forward`` already accepts a
-``context`` (B, T, D) of token features and hands it to every attention site (``_attend``), where
-a cross-attention layer (queries from the image, keys and values from the context) will plug in
-after the self-attention. This version has no cross-attention and rejects a context.
+Text conditioning (Rombach et al., 2022, the U-Net of Stable Diffusion) adds cross-attention:
+with ``UNetConfig(context_dim=D)``, every attention site (each attention level and the middle)
+follows its self-attention with a :class:`CrossAttention` layer whose queries come from the
+image and whose keys and values come from a ``context`` (B, L, D) of token features, one per
+word of the caption. ``forward(x, t, context=...)`` hands the context to every site.
 """
 from __future__ import annotations
 
@@ -66,6 +67,7 @@ class UNetConfig:
     attention_heads: int = 4
     groups: int = 8  # GroupNorm groups; every level's channels must be divisible by it
     num_classes: int | None = None  # None: unconditional; else labels 0..num_classes-1 (+ null)
+    context_dim: int | None = None  # None: no text; else cross-attention on a (B, L, D) context
     dropout: float = 0.0
     out_channels: int | None = None  # None: same as in_channels
 
@@ -87,6 +89,9 @@ class UNetConfig:
                 raise ValueError(f"{c} channels cannot be split into {self.groups} GroupNorm groups")
             if level in attending and c % self.attention_heads:
                 raise ValueError(f"{c} channels cannot be split into {self.attention_heads} attention heads")
+        if self.context_dim is not None and (self.context_dim < 1 or not attending):
+            raise ValueError(f"context_dim must be None or positive, with at least one attention site "
+                             f"(attention_levels or mid_attention) to host cross-attention, got {self.context_dim}")
         if self.num_classes is not None and self.num_classes < 1:
             raise ValueError(f"num_classes must be None or positive, got {self.num_classes}")
 
@@ -145,6 +150,42 @@ class SelfAttention(nn.Module):
         return x + self.proj(h)
 
 
+class CrossAttention(nn.Module):
+    """Attention from the image to a caption: x (B, C, H, W), context (B, L, D) -> (B, C, H, W).
+
+        x + proj( softmax(q k^T / sqrt(hs)) v ),   q = 1x1 conv of GroupNorm(x)      (B, nh, HW, hs)
+                                                   k, v = Linear(context)            (B, nh, L, hs)
+
+    Each of the H*W positions asks "which words are about me?": row p of the softmax is a
+    distribution over the L tokens, and the position receives the values of the words it attends
+    to. With ``record = True`` the layer keeps its last attention weights (B, nh, HW, L) in
+    ``attention``, for pictures of where each word lands.
+    """
+
+    def __init__(self, channels: int, context_dim: int, heads: int, groups: int):
+        super().__init__()
+        self.heads = heads
+        self.norm = nn.GroupNorm(groups, channels)
+        self.q = nn.Conv2d(channels, channels, 1)
+        self.kv = nn.Linear(context_dim, 2 * channels)
+        self.proj = nn.Conv2d(channels, channels, 1)
+        nn.init.zeros_(self.proj.weight)  # starts as the identity, like the other residual layers
+        nn.init.zeros_(self.proj.bias)
+        self.record = False
+        self.attention: Tensor | None = None
+
+    def forward(self, x: Tensor, context: Tensor) -> Tensor:
+        B, C, H, W = x.shape
+        hs = C // self.heads
+        q = self.q(self.norm(x)).reshape(B, self.heads, hs, H * W).transpose(-1, -2)  # (B, nh, HW, hs)
+        k, v = self.kv(context).reshape(B, -1, 2, self.heads, hs).permute(2, 0, 3, 1, 4)  # each (B, nh, L, hs)
+        weights = torch.softmax(q @ k.transpose(-1, -2) / hs**0.5, dim=-1)  # (B, nh, HW, L)
+        if self.record:
+            self.attention = weights.detach()
+        h = (weights @ v).transpose(-1, -2).reshape(B, C, H, W)  # (B, C, H, W)
+        return x + self.proj(h)
+
+
 class Downsample(nn.Module):
     """(B, C_in, H, W) -> (B, C_out, H/2, W/2) by a 3x3 convolution of stride 2."""
 
@@ -170,10 +211,12 @@ class Upsample(nn.Module):
 class Level(nn.Module):
     """One resolution of the encoder or decoder: ResBlocks, optional attention, a resampler."""
 
-    def __init__(self, blocks: list[ResBlock], attention: list[SelfAttention], resample: nn.Module | None):
+    def __init__(self, blocks: list[ResBlock], attention: list[SelfAttention], resample: nn.Module | None,
+                 cross_attention: list[CrossAttention] = ()):
         super().__init__()
         self.blocks = nn.ModuleList(blocks)
         self.attentions = nn.ModuleList(attention)  # empty, or one per block
+        self.cross_attentions = nn.ModuleList(cross_attention)  # empty, or one per block (text models)
         self.resample = resample
 
 
@@ -199,6 +242,11 @@ class UNet(nn.Module):
                 return []
             return [SelfAttention(c, cfg.attention_heads, cfg.groups) for _ in range(n)]
 
+        def cross_attention(c, level, n):  # n cross-attention layers where there is attention and text
+            if level not in cfg.attention_levels or cfg.context_dim is None:
+                return []
+            return [CrossAttention(c, cfg.context_dim, cfg.attention_heads, cfg.groups) for _ in range(n)]
+
         skip_channels = [channels[0]]  # channels of every tensor the encoder keeps, in order
         self.down = nn.ModuleList()
         for level, c in enumerate(channels):
@@ -208,10 +256,14 @@ class UNet(nn.Module):
             if level + 1 < len(channels):  # halve H and W, and move to the next level's channels
                 resample = Downsample(c, channels[level + 1])
                 skip_channels.append(channels[level + 1])
-            self.down.append(Level(blocks, attention(c, level, cfg.blocks_per_level), resample))
+            n = cfg.blocks_per_level
+            self.down.append(Level(blocks, attention(c, level, n), resample, cross_attention(c, level, n)))
 
         self.mid_block1 = block(c, c)
         self.mid_attention = SelfAttention(c, cfg.attention_heads, cfg.groups) if cfg.mid_attention else None
+        self.mid_cross_attention = None
+        if cfg.mid_attention and cfg.context_dim is not None:
+            self.mid_cross_attention = CrossAttention(c, cfg.context_dim, cfg.attention_heads, cfg.groups)
         self.mid_block2 = block(c, c)
 
         self.up = nn.ModuleList()
@@ -220,12 +272,13 @@ class UNet(nn.Module):
             for _ in range(cfg.blocks_per_level + 1):  # one per skip the encoder kept at this resolution
                 blocks.append(block(c + skip_channels.pop(), channels[level]))
                 c = channels[level]
-            attentions = attention(c, level, cfg.blocks_per_level + 1)
+            n = cfg.blocks_per_level + 1
+            attentions, cross_attentions = attention(c, level, n), cross_attention(c, level, n)
             resample = None
             if level > 0:  # double H and W, and move to the previous level's channels
                 resample = Upsample(c, channels[level - 1])
                 c = channels[level - 1]
-            self.up.append(Level(blocks, attentions, resample))
+            self.up.append(Level(blocks, attentions, resample, cross_attentions))
 
         self.out_norm = nn.GroupNorm(cfg.groups, c)
         self.out_conv = nn.Conv2d(c, cfg.out_channels or cfg.in_channels, 3, padding=1)
@@ -234,8 +287,9 @@ class UNet(nn.Module):
 
     def forward(self, x: Tensor, t: Tensor, y: Tensor | None = None, context: Tensor | None = None) -> Tensor:
         """x: (B, in_channels, H, W), t: (B,) timesteps, y: (B,) labels in [0, num_classes]
-        (num_classes = null label; y=None means null for every example), context: reserved for
-        cross-attention (see the module docstring). Returns (B, out_channels, H, W)."""
+        (num_classes = null label; y=None means null for every example), context: (B, L,
+        context_dim) token features for cross-attention (text models only). Returns
+        (B, out_channels, H, W)."""
         self._check_inputs(x, t, y, context)
         emb = self.time_embedding(t)  # (B, E)
         if self.class_embedding is not None:
@@ -256,6 +310,8 @@ class UNet(nn.Module):
         h = self.mid_block1(h, emb)
         if self.mid_attention is not None:
             h = self.mid_attention(h)
+        if self.mid_cross_attention is not None:
+            h = self.mid_cross_attention(h, context)
         h = self.mid_block2(h, emb)
 
         for level in self.up:
@@ -268,10 +324,33 @@ class UNet(nn.Module):
 
     @staticmethod
     def _attend(level: Level, i: int, h: Tensor, context: Tensor | None) -> Tensor:
-        """The attention site after block i of a level. Cross-attention on ``context`` goes here."""
+        """The attention site after block i of a level: self-attention, then (text models)
+        cross-attention on ``context``."""
         if len(level.attentions):
             h = level.attentions[i](h)
+        if len(level.cross_attentions):
+            h = level.cross_attentions[i](h, context)
         return h
+
+    def null_condition(self, y: Tensor) -> Tensor:
+        """The null label for every example of ``y`` (B,): (B,) filled with num_classes."""
+        if self.config.num_classes is None:
+            raise ValueError("this UNet is unconditional (num_classes=None): it has no null label")
+        return torch.full_like(y, self.config.num_classes)
+
+    def check_condition(self, y: Tensor) -> None:
+        """Raise a ValueError unless ``y`` is a batch of labels this model reads: (B,) long in
+        [0, num_classes] (num_classes is the null label)."""
+        cfg = self.config
+        if cfg.num_classes is None:
+            raise ValueError("this UNet is unconditional (num_classes=None): it takes no labels y")
+        if y.ndim != 1 or y.dtype != torch.long:
+            raise ValueError(f"y must be long labels of shape (B,), got {y.dtype} {tuple(y.shape)}")
+        if len(y) and (y.min() < 0 or y.max() > cfg.num_classes):
+            raise ValueError(
+                f"labels must be in [0, {cfg.num_classes}] ({cfg.num_classes} is the null label), "
+                f"got min {y.min().item()}, max {y.max().item()}"
+            )
 
     def _check_inputs(self, x: Tensor, t: Tensor, y: Tensor | None, context: Tensor | None) -> None:
         cfg = self.config
@@ -288,21 +367,21 @@ class UNet(nn.Module):
             )
         if t.shape != (x.shape[0],):
             raise ValueError(f"t must have shape (B,) = ({x.shape[0]},), got {tuple(t.shape)}")
+        if y is not None and len(y) != len(x):
+            raise ValueError(f"y must have one label per image: ({x.shape[0]},), got {tuple(y.shape)}")
         if y is not None:
-            if cfg.num_classes is None:
-                raise ValueError("this UNet is unconditional (num_classes=None): it takes no labels y")
-            if y.shape != (x.shape[0],) or y.dtype != torch.long:
-                raise ValueError(f"y must be long labels of shape ({x.shape[0]},), got {y.dtype} {tuple(y.shape)}")
-            if len(y) and (y.min() < 0 or y.max() > cfg.num_classes):
-                raise ValueError(
-                    f"labels must be in [0, {cfg.num_classes}] ({cfg.num_classes} is the null label), "
-                    f"got min {y.min().item()}, max {y.max().item()}"
-                )
-        if context is not None:
-            raise ValueError("this UNet has no cross-attention yet: context must be None")
+            self.check_condition(y)
+        if cfg.context_dim is None:
+            if context is not None:
+                raise ValueError("this UNet has no cross-attention (context_dim=None): it takes no context")
+        elif context is None or context.ndim != 3 or context.shape[0] != x.shape[0] or context.shape[2] != cfg.context_dim:
+            raise ValueError(f"this UNet attends to a context of shape (B, L, {cfg.context_dim}) = "
+                             f"({x.shape[0]}, L, {cfg.context_dim}), got "
+                             f"{None if context is None else tuple(context.shape)}")
 
 
-def shape_trace(model: UNet, x: Tensor, t: Tensor, y: Tensor | None = None) -> list[tuple[str, tuple[int, ...]]]:
+def shape_trace(model: UNet, x: Tensor, t: Tensor, y: Tensor | None = None,
+                context: Tensor | None = None) -> list[tuple[str, tuple[int, ...]]]:
     """Run ``model`` once and list (name, output shape) of every stage, in the order run.
 
     Names are the modules' names: ``down.l`` is encoder level l (resolution H / 2^l), ``up.0`` the
@@ -311,7 +390,7 @@ def shape_trace(model: UNet, x: Tensor, t: Tensor, y: Tensor | None = None) -> l
     """
     trace = [("input", tuple(x.shape))]
     handles = []
-    stages = (ResBlock, SelfAttention, Downsample, Upsample, TimeEmbedding)
+    stages = (ResBlock, SelfAttention, CrossAttention, Downsample, Upsample, TimeEmbedding)
 
     def record(name):
         return lambda module, inputs, output: trace.append((name, tuple(output.shape)))
@@ -326,11 +405,11 @@ def shape_trace(model: UNet, x: Tensor, t: Tensor, y: Tensor | None = None) -> l
             handles.append(module.register_forward_hook(record(name)))
     try:
         with torch.no_grad():
-            model(x, t, y)
+            model(x, t, y, context)
     finally:
         for handle in handles:
             handle.remove()
     return trace
 
 
-__all__ = ["UNetConfig", "UNet", "ResBlock", "SelfAttention", "Downsample", "Upsample", "shape_trace"]
+__all__ = ["UNetConfig", "UNet", "ResBlock", "SelfAttention", "CrossAttention", "Downsample", "Upsample", "shape_trace"]

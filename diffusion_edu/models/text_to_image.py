@@ -1,0 +1,84 @@
+"""Text to image in miniature: a caption's tokens condition a U-Net through cross-attention.
+
+    tokens (B, L)  --TextEncoder-->  context (B, L, D)
+    x_t, t, context  --UNet with CrossAttention at its attention sites-->  eps (B, C, H, W)
+
+This is Stable Diffusion's arrangement (Rombach et al., 2022) without its autoencoder (our images
+are small enough to denoise pixels directly) and without CLIP: the text encoder is trained with
+the U-Net, on our captions only. The model's condition ``y`` is the caption's token ids, so the
+training loop, the samplers and classifier-free guidance treat it like a class label: its null
+condition is the empty caption (<start> and padding), which training substitutes for a fraction
+of the captions (``TrainConfig(label_dropout=...)``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from ..tokenizer import CaptionTokenizer
+from .text_encoder import TextEncoder
+from .unet import CrossAttention, UNet, UNetConfig
+
+
+@dataclass(frozen=True)
+class TextToImageConfig:
+    """The U-Net's config (its ``context_dim`` must equal ``text_dim``), the tokenizer's
+    vocabulary and caption length, and the text encoder's sizes."""
+
+    unet: UNetConfig
+    vocabulary: tuple[str, ...]  # the words, without the special tokens
+    max_words: int
+    text_dim: int = 64
+    text_layers: int = 2
+    text_heads: int = 4
+
+    def __post_init__(self):
+        if isinstance(self.unet, dict):  # from JSON
+            object.__setattr__(self, "unet", UNetConfig(**self.unet))
+        object.__setattr__(self, "vocabulary", tuple(self.vocabulary))
+        if self.unet.context_dim != self.text_dim:
+            raise ValueError(f"the U-Net's context_dim ({self.unet.context_dim}) must equal text_dim ({self.text_dim})")
+
+    @property
+    def in_channels(self) -> int:  # what samplers and evaluate read
+        return self.unet.in_channels
+
+
+class TextToImage(nn.Module):
+    """forward(x_t (B, C, H, W), t (B,), y = tokens (B, L)) -> eps (B, C, H, W).
+
+    ``model.tokenizer.encode(captions)`` gives the tokens; ``y=None`` means the empty caption.
+    """
+
+    def __init__(self, config: TextToImageConfig):
+        super().__init__()
+        self.config = config
+        self.tokenizer = CaptionTokenizer(config.vocabulary, config.max_words)
+        self.text_encoder = TextEncoder(len(self.tokenizer), self.tokenizer.length, config.text_dim,
+                                        config.text_layers, config.text_heads)
+        self.unet = UNet(config.unet)
+
+    def forward(self, x: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
+        tokens = self.null_condition(t) if y is None else y  # (B, L)
+        return self.unet(x, t, context=self.text_encoder(tokens))  # (B, C, H, W)
+
+    def null_condition(self, y: Tensor) -> Tensor:
+        """The empty caption's tokens for every example of ``y`` (B, ...): (B, L)."""
+        return self.tokenizer.null(len(y)).to(y.device)
+
+    def check_condition(self, y: Tensor) -> None:
+        """Raise a ValueError unless ``y`` is a batch of token ids this model reads."""
+        if y.ndim != 2 or y.shape[1] != self.tokenizer.length or y.dtype != torch.long:
+            raise ValueError(f"the condition of a text model is token ids (B, {self.tokenizer.length}) from "
+                             f"model.tokenizer.encode(captions), got {y.dtype} {tuple(y.shape)}")
+        if len(y) and (y.min() < 0 or y.max() >= len(self.tokenizer)):
+            raise ValueError(f"token ids must be in [0, {len(self.tokenizer) - 1}]")
+
+    def cross_attentions(self) -> dict[str, CrossAttention]:
+        """The U-Net's cross-attention layers by name, e.g. "down.1.cross_attentions.0"."""
+        return {name: m for name, m in self.unet.named_modules() if isinstance(m, CrossAttention)}
+
+
+__all__ = ["TextToImage", "TextToImageConfig"]
