@@ -192,6 +192,58 @@ def make_shapes(
     return ShapesData(images, labels, [caption(*_COMBINATIONS[i]) for i in combo.tolist()])
 
 
+@lru_cache(maxsize=8)
+def _templates(image_size: int) -> tuple[Tensor, Tensor]:
+    """The masks of every (shape, size, position) drawn once, (54, S*S) bool, and their labels (54, 3)."""
+    keys = list(itertools.product(range(len(SHAPES)), range(len(SIZES)), range(len(POSITIONS))))
+    masks = [draw(SHAPES[a], "red", SIZES[b], POSITIONS[c], image_size)[0] > 0 for a, b, c in keys]
+    return torch.stack(masks).flatten(1), torch.tensor(keys)  # red's channel 0 is 0.9: shape pixels > 0
+
+
+def read_attributes(images: Tensor, tolerance: float = 0.2) -> ShapeLabels:
+    """Read shape, colour, size and position back from images (N, 3, S, S) in [-1, 1], by rule.
+
+    The judge of the text-to-image chapter, with nothing learned in it:
+
+    1. the *foreground* is every pixel whose colour differs from the grey background by more than
+       ``tolerance`` (in [0, 1] units) in some channel;
+    2. shape, size and position: the drawn mask (of 3 x 2 x 9 = 54) with the largest overlap
+       (intersection over union) with the foreground;
+    3. colour: the palette colour nearest to the foreground's mean colour.
+
+    A drawn image is read back exactly (a test checks all 324). An image with no foreground gets
+    -1 for every attribute, which matches no caption.
+    """
+    if images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(f"read_attributes expects RGB images (N, 3, S, S), got {tuple(images.shape)}")
+    rgb = (images.float().cpu() + 1) / 2  # (N, 3, S, S) in [0, 1]
+    background = torch.tensor(BACKGROUND)[:, None, None]
+    foreground = ((rgb - background).abs() > tolerance).any(dim=1).flatten(1)  # (N, S*S) bool
+    masks, keys = _templates(images.shape[-1])  # (54, S*S), (54, 3)
+    inter = foreground.float() @ masks.float().T  # (N, 54)
+    union = foreground.sum(1, keepdim=True) + masks.sum(1) - inter  # (N, 54)
+    best = (inter / union.clamp(min=1)).argmax(1)  # (N,)
+    area = foreground.sum(1).clamp(min=1)  # (N,)
+    mean_rgb = (rgb.flatten(2) * foreground[:, None]).sum(2) / area[:, None]  # (N, 3)
+    palette = torch.tensor(list(COLOURS.values()))  # (6, 3)
+    colour = torch.cdist(mean_rgb, palette).argmin(1)  # (N,)
+    empty = foreground.sum(1) == 0  # (N,)
+    shape, size, position = (torch.where(empty, -1, keys[best, k]) for k in range(3))
+    return ShapeLabels(shape, torch.where(empty, -1, colour), size, position)
+
+
+def attribute_accuracy(images: Tensor, requested: ShapeLabels) -> dict[str, float]:
+    """How often the images show what was requested: the fraction right for each attribute, for
+    colour and shape together (the composition test) and for all four."""
+    read = read_attributes(images)
+    right = {name: getattr(read, name) == getattr(requested, name).cpu() for name in ATTRIBUTES}  # (N,) bools
+    return {
+        **{name: r.float().mean().item() for name, r in right.items()},
+        "colour_and_shape": (right["colour"] & right["shape"]).float().mean().item(),
+        "all": torch.stack(list(right.values())).all(0).float().mean().item(),
+    }
+
+
 def _check_image_size(image_size) -> None:
     if not isinstance(image_size, int) or image_size < 8:
         raise ValueError(f"image_size must be an int >= 8 (16 and 32 are the course's), got {image_size!r}")
@@ -199,5 +251,5 @@ def _check_image_size(image_size) -> None:
 
 __all__ = [
     "SHAPES", "COLOURS", "SIZES", "POSITIONS", "ATTRIBUTES", "VOCABULARY", "BACKGROUND",
-    "ShapeLabels", "ShapesData", "caption", "draw", "make_shapes",
+    "ShapeLabels", "ShapesData", "caption", "draw", "make_shapes", "read_attributes", "attribute_accuracy",
 ]
