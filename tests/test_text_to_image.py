@@ -167,3 +167,14 @@ def test_text_model_saves_and_loads_as_a_checkpoint(tmp_path):
     assert isinstance(loaded, TextToImage) and loaded.config == model.config
     x, t, y = torch.randn(2, 3, 8, 8), torch.tensor([3, 900]), model.tokenizer.encode(["", "a big red circle in the middle"])
     assert max_abs_error(loaded(x, t, y), model(x, t, y)) == 0
+
+
+def test_word_attention_gives_one_map_per_token_summing_to_one():
+    from diffusion_edu.models.text_to_image import word_attention
+
+    model = _tiny_model(untrained_zeros=False)
+    images, maps = word_attention(model, make_schedule("cosine", 1000), ["a big red circle in the middle", ""],
+                                  w=2.0, steps=3)
+    assert images.shape == (2, 3, 16, 16) and maps.shape == (2, 9, 8, 8)  # the finest cross-attention: 8x8
+    assert max_abs_error(maps.sum(1), torch.ones(2, 8, 8)) < 1e-5
+    assert all(not layer.record and layer.attention is None for layer in model.cross_attentions().values())

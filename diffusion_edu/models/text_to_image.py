@@ -81,4 +81,48 @@ class TextToImage(nn.Module):
         return {name: m for name, m in self.unet.named_modules() if isinstance(m, CrossAttention)}
 
 
-__all__ = ["TextToImage", "TextToImageConfig"]
+@torch.no_grad()
+def word_attention(model: TextToImage, schedule, captions: list[str], w: float = 3.0, steps: int = 50,
+                   seed: int = 0) -> tuple[Tensor, Tensor]:
+    """Where each word of a caption looks while its image is drawn.
+
+    Samples one image per caption (DDIM with classifier-free guidance of scale ``w``) and
+    averages the cross-attention weights of the conditional branch over heads, sampling steps
+    and every cross-attention layer at the finest resolution that has one. Returns the images
+    (B, C, H, W) and the maps (B, L, h, w): map [b, l] is how much each position attended to
+    token l (each position's weights over the L tokens sum to 1).
+    """
+    from ..evaluate import generate
+    from ..guidance import ClassifierFreeGuidance
+
+    layers = model.cross_attentions()
+    sizes, totals, calls = {}, {}, {}  # per layer: positions HW, summed maps (B, HW, L), calls
+
+    def keep(name):
+        def hook(module, inputs, output):
+            attention = module.attention[: len(captions)].mean(1)  # (B, HW, L): conditional half, mean over heads
+            sizes[name] = attention.shape[1]
+            totals[name] = totals.get(name, 0) + attention
+            calls[name] = calls.get(name, 0) + 1
+        return hook
+
+    handles = []
+    for name, layer in layers.items():
+        layer.record = True
+        handles.append(layer.register_forward_hook(keep(name)))
+    try:
+        tokens = model.tokenizer.encode(captions)  # (B, L)
+        images = generate(ClassifierFreeGuidance(model, w), schedule, len(captions), "ddim", steps, seed=seed,
+                          y=tokens.to(next(model.parameters()).device))
+    finally:
+        for name, layer in layers.items():
+            layer.record, layer.attention = False, None
+        for handle in handles:
+            handle.remove()
+    finest = [name for name in totals if sizes[name] == max(sizes.values())]
+    maps = sum(totals[name] / calls[name] for name in finest) / len(finest)  # (B, HW, L)
+    side = int(round(maps.shape[1] ** 0.5))
+    return images, maps.transpose(1, 2).reshape(len(captions), -1, side, side).cpu()  # (B, L, h, w)
+
+
+__all__ = ["TextToImage", "TextToImageConfig", "word_attention"]
