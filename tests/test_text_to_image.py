@@ -178,3 +178,15 @@ def test_word_attention_gives_one_map_per_token_summing_to_one():
     assert images.shape == (2, 3, 16, 16) and maps.shape == (2, 9, 8, 8)  # the finest cross-attention: 8x8
     assert max_abs_error(maps.sum(1), torch.ones(2, 8, 8)) < 1e-5
     assert all(not layer.record and layer.attention is None for layer in model.cross_attentions().values())
+
+
+def test_token_maps_put_each_position_back_in_its_place():
+    from diffusion_edu.models.text_to_image import token_maps
+
+    weights = torch.rand(2, 3, 16, 5)  # (B, heads, HW, L)
+    maps = token_maps(weights)
+    assert maps.shape == (2, 5, 4, 4)
+    row, column, token = 2, 3, 4
+    assert maps[1, token, row, column] == pytest.approx(weights[1, :, 4 * row + column, token].mean().item())
+    with pytest.raises(ValueError, match="do not form a square"):
+        token_maps(torch.rand(1, 1, 12, 5))

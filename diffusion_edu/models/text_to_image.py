@@ -81,6 +81,17 @@ class TextToImage(nn.Module):
         return {name: m for name, m in self.unet.named_modules() if isinstance(m, CrossAttention)}
 
 
+def token_maps(weights: Tensor) -> Tensor:
+    """Cross-attention weights (B, heads, HW, L) -> one map per token (B, L, h, w), h = w = sqrt(HW):
+    the mean over heads, with the positions (row-major, as the U-Net flattened them) put back
+    into a square."""
+    B, _, HW, L = weights.shape
+    side = int(round(HW**0.5))
+    if side * side != HW:
+        raise ValueError(f"the {HW} positions of the weights do not form a square feature map")
+    return weights.mean(1).transpose(1, 2).reshape(B, L, side, side)  # (B, L, h, w)
+
+
 @torch.no_grad()
 def word_attention(model: TextToImage, schedule, captions: list[str], w: float = 3.0, steps: int = 50,
                    seed: int = 0) -> tuple[Tensor, Tensor]:
@@ -96,12 +107,12 @@ def word_attention(model: TextToImage, schedule, captions: list[str], w: float =
     from ..guidance import ClassifierFreeGuidance
 
     layers = model.cross_attentions()
-    sizes, totals, calls = {}, {}, {}  # per layer: positions HW, summed maps (B, HW, L), calls
+    sizes, totals, calls = {}, {}, {}  # per layer: side h of its map, summed maps (B, L, h, w), calls
 
     def keep(name):
         def hook(module, inputs, output):
-            attention = module.attention[: len(captions)].mean(1)  # (B, HW, L): conditional half, mean over heads
-            sizes[name] = attention.shape[1]
+            attention = token_maps(module.attention[: len(captions)])  # (B, L, h, w): the conditional half
+            sizes[name] = attention.shape[-1]
             totals[name] = totals.get(name, 0) + attention
             calls[name] = calls.get(name, 0) + 1
         return hook
@@ -120,9 +131,7 @@ def word_attention(model: TextToImage, schedule, captions: list[str], w: float =
         for handle in handles:
             handle.remove()
     finest = [name for name in totals if sizes[name] == max(sizes.values())]
-    maps = sum(totals[name] / calls[name] for name in finest) / len(finest)  # (B, HW, L)
-    side = int(round(maps.shape[1] ** 0.5))
-    return images, maps.transpose(1, 2).reshape(len(captions), -1, side, side).cpu()  # (B, L, h, w)
+    return images, (sum(totals[name] / calls[name] for name in finest) / len(finest)).cpu()  # (B, L, h, w)
 
 
-__all__ = ["TextToImage", "TextToImageConfig", "word_attention"]
+__all__ = ["TextToImage", "TextToImageConfig", "token_maps", "word_attention"]

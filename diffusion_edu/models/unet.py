@@ -150,6 +150,14 @@ class SelfAttention(nn.Module):
         return x + self.proj(h)
 
 
+def attention_weights(q: Tensor, k: Tensor) -> Tensor:
+    """softmax(q k^T / sqrt(d)) over the keys: q (..., N, d), k (..., M, d) -> (..., N, M).
+
+    Row n is a distribution over the M keys: how much query n takes from each of them.
+    """
+    return torch.softmax(q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5, dim=-1)
+
+
 class CrossAttention(nn.Module):
     """Attention from the image to a caption: x (B, C, H, W), context (B, L, D) -> (B, C, H, W).
 
@@ -179,7 +187,7 @@ class CrossAttention(nn.Module):
         hs = C // self.heads
         q = self.q(self.norm(x)).reshape(B, self.heads, hs, H * W).transpose(-1, -2)  # (B, nh, HW, hs)
         k, v = self.kv(context).reshape(B, -1, 2, self.heads, hs).permute(2, 0, 3, 1, 4)  # each (B, nh, L, hs)
-        weights = torch.softmax(q @ k.transpose(-1, -2) / hs**0.5, dim=-1)  # (B, nh, HW, L)
+        weights = attention_weights(q, k)  # (B, nh, HW, L)
         if self.record:
             self.attention = weights.detach()
         h = (weights @ v).transpose(-1, -2).reshape(B, C, H, W)  # (B, C, H, W)
@@ -412,4 +420,4 @@ def shape_trace(model: UNet, x: Tensor, t: Tensor, y: Tensor | None = None,
     return trace
 
 
-__all__ = ["UNetConfig", "UNet", "ResBlock", "SelfAttention", "CrossAttention", "Downsample", "Upsample", "shape_trace"]
+__all__ = ["UNetConfig", "UNet", "ResBlock", "SelfAttention", "CrossAttention", "attention_weights", "Downsample", "Upsample", "shape_trace"]
