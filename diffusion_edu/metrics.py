@@ -168,3 +168,32 @@ def oracle_frechet(classifier: nn.Module, images_a: Tensor, images_b: Tensor) ->
     _, features_a = classifier_outputs(classifier, images_a)
     _, features_b = classifier_outputs(classifier, images_b)
     return frechet_distance(features_a, features_b)
+
+
+# ------------------------------------------------------------------------ chapter 6: diversity
+def within_class_diversity(classifier: nn.Module, images: Tensor, labels: Tensor) -> float:
+    """How different images of the same class are, as the classifier sees them.
+
+    For each class k with at least two images, the mean Euclidean distance between the
+    classifier's features (its penultimate layer, as for the Frechet distance) of every pair of
+    images labelled k; then the mean over those classes:
+
+        D = 1/|K| sum_{k in K} 1/(n_k (n_k - 1)) sum_{i != j, y_i = y_j = k} || f(x_i) - f(x_j) ||
+
+    images: (N, C, H, W), labels: (N,), e.g. the class each sample was *asked* for. D = 0 when
+    all images of each class are identical; it grows as they vary. The mean over pairs does not
+    depend on n_k on average (unlike the Frechet distance), so sets of different sizes compare.
+    """
+    if labels.shape != (len(images),):
+        raise ValueError(f"labels must have shape (N,) = ({len(images)},), got {tuple(labels.shape)}")
+    _, features = classifier_outputs(classifier, images)  # (N, D)
+    features, labels = features.double(), labels.cpu()
+    per_class = []
+    for k in labels.unique().tolist():
+        f = features[labels == k]  # (n_k, D)
+        if len(f) >= 2:
+            per_class.append(torch.pdist(f).mean().item())  # mean over the n_k (n_k - 1) / 2 pairs
+    if not per_class:
+        raise ValueError("within_class_diversity needs at least two images of some class, "
+                         f"got {len(images)} images with labels {sorted(labels.unique().tolist())}")
+    return sum(per_class) / len(per_class)

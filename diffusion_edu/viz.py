@@ -352,3 +352,49 @@ def plot_class_fractions(fractions: dict[str, Tensor]) -> Figure:
     ax.set(xticks=range(n_classes), xlabel="class predicted by the oracle", ylabel="fraction of images")
     ax.legend(fontsize=8)
     return fig
+
+
+# ------------------------------------------------------------------------------ chapter 6
+def plot_accuracy_vs_t(timesteps: Sequence[int], accuracies: dict[str, Sequence[float]], chance: float) -> Figure:
+    """Classification accuracy on noised images x_t against the timestep t, one line per classifier
+    ({name: accuracy at each of ``timesteps``}), with the accuracy of guessing (``chance``) dotted."""
+    fig = new_figure((6.5, 3.4))
+    ax = fig.subplots()
+    for i, (name, values) in enumerate(accuracies.items()):
+        ax.plot(list(timesteps), list(values), marker="os^D"[i % 4], color=COLORS[i], label=name)
+    ax.axhline(chance, color=PALETTE[0], ls=":", label="guessing")
+    ax.set(xlabel="timestep t of the noised test digits", ylabel="accuracy", ylim=(0, 1.02),
+           title="Classifying noisy digits: accuracy against t")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+GUIDANCE_PANELS = (  # (key, y label, title)
+    ("accuracy", "oracle accuracy on the requested class", "Adherence (higher: follows the label)"),
+    ("diversity", "mean feature distance within a class", "Diversity (higher: more varied)"),
+    ("frechet", "Frechet distance to the test digits", "Quality (lower: closer to real)"),
+)
+
+
+def plot_guidance_sweep(
+    scales: Sequence[float], results: dict[str, Sequence[float]], real: dict[str, float],
+    scale_name: str = "guidance scale $w$", real_range: dict[str, tuple[float, float]] | None = None,
+) -> Figure:
+    """Three panels against the guidance scale: adherence (``results["accuracy"]``), diversity
+    (``results["diversity"]``) and the Frechet distance (``results["frechet"]``), each a list with
+    one value per entry of ``scales``. ``real`` holds the same three numbers for real digits
+    (dashed); ``real_range`` the range each varies over between sets of real digits (shaded)."""
+    fig = new_figure((12, 3.4))
+    axes = fig.subplots(1, 3)
+    for ax, (key, ylabel, title) in zip(axes, GUIDANCE_PANELS):
+        ax.plot(list(scales), list(results[key]), marker="o", color=COLORS[0], label="generated")
+        ax.axhline(real[key], color=PALETTE[0], ls="--", label="real digits")
+        if real_range is not None and key in real_range:
+            ax.axhspan(*real_range[key], color=PALETTE[0], alpha=0.12, lw=0, label="real digits, range")
+        ax.set(xlabel=scale_name, ylabel=ylabel, title=title)
+        ax.set_xticks(list(scales), labels=[f"{s:g}" for s in scales])
+        ax.grid(alpha=0.3)
+    axes[0].set_ylim(0, 1.02)
+    axes[2].legend(fontsize=8)
+    return fig

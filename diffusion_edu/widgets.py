@@ -83,3 +83,22 @@ def image_trajectory_scrubber(
         return fig
 
     return _frame_slider(show, frames)
+
+
+def guidance_explorer(sample, max_scale: float, classes: Sequence[int], step: float = 0.5) -> W.Widget:
+    """A guidance-scale slider (0 to ``max_scale``) and a class picker; each change calls
+    ``sample(w, label)`` (a function of the notebook that returns images (N, C, H, W), from the
+    same starting noise every time) and shows them in one row with :func:`viz.image_grid`."""
+    if max_scale <= 0:
+        raise ValueError(f"max_scale must be positive, got {max_scale}")
+
+    def show(w: float, label: int):
+        images = sample(w, label)
+        return viz.image_grid({f"class {label}, w = {w:g}": images}, ncols=len(images))
+
+    return W.interactive(
+        show,
+        w=W.FloatSlider(value=min(1.0, max_scale), min=0.0, max=max_scale, step=step, description="w",
+                        continuous_update=False),
+        label=W.Dropdown(options=list(classes), value=next(iter(classes)), description="class"),
+    )
