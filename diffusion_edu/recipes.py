@@ -36,9 +36,17 @@ SHAPES16_TEXT = dict(  # captions -> 16x16 shapes; three colour-shape pairs neve
     schedule=("cosine", 1000),
     held_out=(("red", "triangle"), ("green", "circle"), ("blue", "square")),
     n_images=20000,
+    word_dropout=0.2,  # each caption's colour word, and independently its shape word, becomes <pad>
     unet=dict(in_channels=3, base_channels=32, channel_mults=(1, 2, 2), attention_levels=(1, 2), context_dim=64),
-    text=dict(text_dim=64, text_layers=2, text_heads=4),
+    text=dict(text_dim=64, text_layers=0, text_heads=4),  # no transformer layers: see the chapter
     train=replace(DIGITS16["train"], steps=3500, label_dropout=0.1),
+)
+
+NOTES_PITCH = dict(  # log-mel images of synthetic notes (64 x 32), labelled by pitch and instrument
+    schedule=("cosine", 1000),
+    n_notes=4000,
+    unet=dict(in_channels=1, base_channels=24, channel_mults=(1, 2, 2, 2), num_classes=25 * 4),
+    train=replace(DIGITS16["train"], steps=2500, batch_size=64, label_dropout=0.1),
 )
 
 
@@ -174,42 +182,70 @@ def digits16_noisy_classifier(steps: int | None = None, out: Path | None = None,
                             folder=out, half=False)
 
 
-def shapes16_text_model(**unet_changes):
+def shapes16_text_model(text_layers: int | None = None, **unet_changes):
     """An untrained text-to-image model of the shapes16_text recipe (``unet_changes`` override
-    the U-Net's sizes, e.g. for a quick run)."""
+    the U-Net's sizes, ``text_layers`` the text encoder's depth)."""
     from .data.shapes import VOCABULARY
     from .models.text_to_image import TextToImage, TextToImageConfig
     from .models.unet import UNetConfig
     from .tokenizer import CaptionTokenizer
 
     unet = UNetConfig(**{**SHAPES16_TEXT["unet"], **unet_changes})
-    return TextToImage(TextToImageConfig(unet, VOCABULARY, CaptionTokenizer().max_words, **SHAPES16_TEXT["text"]))
+    text = SHAPES16_TEXT["text"] if text_layers is None else {**SHAPES16_TEXT["text"], "text_layers": text_layers}
+    return TextToImage(TextToImageConfig(unet, VOCABULARY, CaptionTokenizer().max_words, **text))
 
 
-def shapes16_text(steps: int | None = None, out: Path | None = None, device: str = "cpu") -> Path:
-    """Text to image in miniature: a caption encoder and a U-Net with cross-attention, trained
-    together on 16x16 shapes and their captions, with 10% of the captions dropped (for CFG)."""
+def drop_words(tokens, p: float, seed: int = 0):
+    """Word dropout for the shapes captions: in each caption (tokens (N, L)), replace the colour
+    word and, independently, the shape word by <pad> with probability ``p`` each. The model then
+    also learns what "triangle" alone and "red" alone ask for, which helps it combine words it
+    never saw together. (Positions 3 and 4 hold the colour and the shape: <start> a size colour
+    shape in the ...)."""
+    generator = torch.Generator().manual_seed(seed)
+    tokens = tokens.clone()
+    for position in (3, 4):  # colour, shape
+        dropped = torch.rand(len(tokens), generator=generator) < p  # (N,)
+        tokens[dropped, position] = 0  # <pad>
+    return tokens
+
+
+def _train_shapes_text(name: str, text_layers: int, steps: int | None, out: Path | None, device: str) -> Path:
+    """Train the shapes16_text recipe with a text encoder of ``text_layers`` transformer layers,
+    measure it and save it as checkpoint ``name``."""
     from .data.shapes import make_shapes
 
     recipe = SHAPES16_TEXT
     train_config = recipe["train"] if steps is None else replace(recipe["train"], steps=steps)
     data = make_shapes(recipe["n_images"], 16, held_out=recipe["held_out"], seed=train_config.seed)
     torch.manual_seed(train_config.seed)
-    model = shapes16_text_model().to(device)
-    tokens = model.tokenizer.encode(data.captions)  # (N, L)
+    model = shapes16_text_model(text_layers).to(device)
+    tokens = drop_words(model.tokenizer.encode(data.captions), recipe["word_dropout"], train_config.seed)  # (N, L)
     schedule = make_schedule(*recipe["schedule"])
     start = time.perf_counter()
     result = train(model, data.images, schedule, train_config, labels=tokens)
     meta = {
-        "recipe": "shapes16_text", "schedule": {"name": recipe["schedule"][0], "T": recipe["schedule"][1]},
-        "held_out": recipe["held_out"], "n_images": recipe["n_images"],
+        "recipe": name, "schedule": {"name": recipe["schedule"][0], "T": recipe["schedule"][1]},
+        "held_out": recipe["held_out"], "n_images": recipe["n_images"], "word_dropout": recipe["word_dropout"],
         "train_config": asdict(train_config), "trained_on": _device_note(device),
         "bf16_used": train_config.bf16 and bf16_supported(device),
         "train_seconds": round(time.perf_counter() - start, 1),
         "final_loss": sum(result.losses[-100:]) / min(100, len(result.losses)),
         "guidance": shapes16_text_quality(result.model, schedule),
     }
-    return checkpoints.save("shapes16_text", result.model, "TextToImage", result.model.config, meta, folder=out)
+    return checkpoints.save(name, result.model, "TextToImage", result.model.config, meta, folder=out)
+
+
+def shapes16_text(steps: int | None = None, out: Path | None = None, device: str = "cpu") -> Path:
+    """Text to image in miniature: caption token embeddings (no transformer layers) read by a
+    U-Net through cross-attention, trained together on 16x16 shapes and their captions, with 10%
+    of the captions dropped (for CFG)."""
+    return _train_shapes_text("shapes16_text", SHAPES16_TEXT["text"]["text_layers"], steps, out, device)
+
+
+def shapes16_text_2layers(steps: int | None = None, out: Path | None = None, device: str = "cpu") -> Path:
+    """The same with two transformer layers in the text encoder, which mix every word into every
+    token: chapter 7 measures what that does to unseen colour-shape pairs."""
+    return _train_shapes_text("shapes16_text_2layers", 2, steps, out, device)
 
 
 def shapes16_text_quality(model, schedule, scales=(0.0, 1.0, 2.0, 3.0, 5.0), repeats: int = 2, steps: int = 50) -> dict:
@@ -234,8 +270,70 @@ def shapes16_text_quality(model, schedule, scales=(0.0, 1.0, 2.0, 3.0, 5.0), rep
     return {"sampler": f"ddim-{steps}", "n": n, "by_w": results}
 
 
+def note_label(pitch, instrument):
+    """The notes model's class: (MIDI pitch - 48) * 4 + instrument index, in [0, 100)."""
+    from .audio.notes import NOTES
+
+    return (pitch - NOTES.pitches[0]) * 4 + instrument
+
+
+def notes_pitch(steps: int | None = None, out: Path | None = None, device: str = "cpu") -> Path:
+    """A class-conditional U-Net on the log-mel images of synthetic notes: one class per (pitch,
+    instrument) pair, 25 pitches (MIDI 48-72) x 4 instruments, with label dropout for CFG."""
+    from .audio.notes import make_notes
+    from .models.unet import UNet, UNetConfig
+
+    recipe = NOTES_PITCH
+    train_config = recipe["train"] if steps is None else replace(recipe["train"], steps=steps)
+    data = make_notes(recipe["n_notes"], seed=train_config.seed)
+    torch.manual_seed(train_config.seed)
+    config = UNetConfig(**recipe["unet"])
+    model = UNet(config).to(device)
+    schedule = make_schedule(*recipe["schedule"])
+    start = time.perf_counter()
+    result = train(model, data.images, schedule, train_config, labels=note_label(data.pitch, data.instrument))
+    meta = {
+        "recipe": "notes_pitch", "schedule": {"name": recipe["schedule"][0], "T": recipe["schedule"][1]},
+        "n_notes": recipe["n_notes"], "train_config": asdict(train_config), "trained_on": _device_note(device),
+        "bf16_used": train_config.bf16 and bf16_supported(device),
+        "train_seconds": round(time.perf_counter() - start, 1),
+        "final_loss": sum(result.losses[-100:]) / min(100, len(result.losses)),
+        "pitch": notes_pitch_quality(result.model, schedule),
+    }
+    return checkpoints.save("notes_pitch", result.model, "UNet", config, meta, folder=out)
+
+
+def notes_pitch_quality(model, schedule, scales=(1.0, 2.0, 4.0), n: int = 100, steps: int = 50) -> dict:
+    """For each CFG scale w: one note of every (pitch, instrument) pair (n of them, cycling),
+    sampled with DDIM, turned into audio by Griffin-Lim and judged by the YIN pitch estimator:
+    the median and 90th percentile of the absolute pitch error in cents, the fraction within 50
+    cents, and the fraction where no pitch was found."""
+    from .audio.notes import NOTES, image_to_waveform, midi_to_hz
+    from .audio.pitch import cents, estimate_pitch
+    from .evaluate import generate
+    from .guidance import ClassifierFreeGuidance
+
+    labels = torch.arange(n) % 100  # (n,)
+    pitch = labels // 4 + NOTES.pitches[0]  # (n,) MIDI
+    results = {}
+    for w in scales:
+        images = generate(ClassifierFreeGuidance(model, w), schedule, n, "ddim", steps, seed=0,
+                          image_shape=(1, NOTES.n_mels, NOTES.n_frames), y=labels)
+        waves, _ = image_to_waveform(images, generator=torch.Generator().manual_seed(0))
+        errors = cents(estimate_pitch(waves, NOTES.sr), midi_to_hz(pitch)).abs()  # (n,), NaN where no pitch
+        found = errors[~errors.isnan()]
+        results[str(w)] = {
+            "median_cents": found.median().item() if len(found) else float("nan"),
+            "p90_cents": found.quantile(0.9).item() if len(found) else float("nan"),
+            "within_50_cents": (found < 50).sum().item() / n,
+            "no_pitch": 1 - len(found) / n,
+        }
+    return {"sampler": f"ddim-{steps}", "n": n, "griffin_lim_iterations": 100, "by_w": results}
+
+
 RECIPES = {"digits16": digits16, "digits16_oracle": digits16_oracle, "digits16_cond": digits16_cond,
-           "digits16_noisy_classifier": digits16_noisy_classifier, "shapes16_text": shapes16_text}
+           "digits16_noisy_classifier": digits16_noisy_classifier, "shapes16_text": shapes16_text,
+           "shapes16_text_2layers": shapes16_text_2layers, "notes_pitch": notes_pitch}
 
 
 def main(argv: list[str] | None = None) -> None:
