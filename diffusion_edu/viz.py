@@ -398,3 +398,74 @@ def plot_guidance_sweep(
     axes[0].set_ylim(0, 1.02)
     axes[2].legend(fontsize=8)
     return fig
+
+
+# ------------------------------------------------------------------------------ chapter 7
+def captioned_images(images: Tensor, captions: Sequence[str], ncols: int = 4) -> Figure:
+    """Images (N, C, H, W) in [-1, 1], each titled with its caption (wrapped onto two lines)."""
+    if len(images) != len(captions):
+        raise ValueError(f"one caption per image: got {len(images)} images and {len(captions)} captions")
+    rows = -(-len(images) // ncols)
+    fig = new_figure((2.0 * ncols, 2.25 * rows))
+    axes = np.atleast_1d(fig.subplots(rows, ncols)).ravel()
+    for ax in axes:
+        ax.set_axis_off()
+    for ax, image, text in zip(axes, images, captions):
+        ax.imshow(to_rgb(image), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        words = text.split()
+        ax.set_title(" ".join(words[:4]) + "\n" + " ".join(words[4:]), fontsize=8)
+    return fig
+
+
+def plot_word_attention(images: Tensor, maps: Tensor, pieces: Sequence[Sequence[str]]) -> Figure:
+    """One row per caption: its image (B, C, H, W), then the attention map (B, L, h, w) of each of
+    its tokens ``pieces[b]`` (the padding tokens' maps summed into one, labelled "<pad> x k")."""
+    rows, columns = len(images), 1 + max(len(p) for p in pieces) + 1
+    fig = new_figure((1.15 * columns, 1.45 * rows))
+    axes = np.asarray(fig.subplots(rows, columns)).reshape(rows, columns)
+    vmax = maps.max().item()
+    for b in range(rows):
+        for ax in axes[b]:
+            ax.set_axis_off()
+        axes[b, 0].imshow(to_rgb(images[b]), interpolation="nearest")
+        axes[b, 0].set_title("image", fontsize=8)
+        n = len(pieces[b])
+        panels = [(word, maps[b, i]) for i, word in enumerate(pieces[b])]
+        if n < maps.shape[1]:
+            panels.append((f"<pad> x {maps.shape[1] - n}", maps[b, n:].sum(0)))
+        for ax, (word, heat) in zip(axes[b, 1:], panels):
+            ax.imshow(heat.numpy(), cmap="magma", vmin=0, vmax=vmax, interpolation="nearest")
+            ax.set_title(word, fontsize=8)
+    return fig
+
+
+def plot_similarity(matrix: Tensor, labels: Sequence[str], title: str = "") -> Figure:
+    """A square matrix (K, K) as a heat map with ``labels`` on both axes."""
+    k = len(labels)
+    fig = new_figure((0.3 * k + 2.2, 0.3 * k + 1.2))
+    ax = fig.subplots()
+    shown = ax.imshow(matrix.numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
+    ax.set_xticks(range(k), labels, rotation=90, fontsize=8)
+    ax.set_yticks(range(k), labels, fontsize=8)
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(shown, ax=ax, shrink=0.8)
+    return fig
+
+
+def plot_adherence_vs_w(sweep: dict[float, dict[str, dict[str, float]]]) -> Figure:
+    """``sweep[w][set_name]`` = scores from :func:`~diffusion_edu.data.shapes.attribute_accuracy`:
+    one panel per set (e.g. held-out and seen captions), colour-and-shape and all-attribute
+    accuracy against the guidance scale w."""
+    ws = sorted(sweep)
+    names = list(sweep[ws[0]])
+    fig = new_figure((4.2 * len(names), 3.2))
+    axes = np.atleast_1d(fig.subplots(1, len(names), sharey=True))
+    for ax, name in zip(axes, names):
+        for colour, (key, label) in zip(COLORS, [("colour_and_shape", "colour and shape right"),
+                                                 ("all", "all four attributes right")]):
+            ax.plot(ws, [sweep[w][name][key] for w in ws], "o-", color=colour, label=label)
+        ax.set(xlabel="guidance scale w", title=f"{name} captions", ylim=(0, 1.02))
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("fraction of samples")
+    axes[0].legend(fontsize=8, loc="lower right")
+    return fig

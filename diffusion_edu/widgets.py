@@ -102,3 +102,37 @@ def guidance_explorer(sample, max_scale: float, classes: Sequence[int], step: fl
                         continuous_update=False),
         label=W.Dropdown(options=list(classes), value=next(iter(classes)), description="class"),
     )
+
+
+def prompt_box(model, schedule: Schedule, n: int = 4, steps: int = 20) -> W.Widget:
+    """A caption box, a guidance-scale slider and a seed: *Generate* samples ``n`` images of the
+    caption from ``model`` (a TextToImage) with DDIM and classifier-free guidance, and shows them."""
+    from IPython.display import display
+
+    from .evaluate import generate
+    from .guidance import ClassifierFreeGuidance
+
+    text = W.Text(value="a big red triangle in the middle", description="caption", continuous_update=False,
+                  layout=W.Layout(width="32em"))
+    w = W.FloatSlider(value=3.0, min=0.0, max=12.0, step=0.5, description="w", continuous_update=False)
+    seed = W.IntText(value=0, description="seed", layout=W.Layout(width="12em"))
+    button = W.Button(description="Generate", button_style="primary")
+    out = W.Output()
+
+    def show(_=None):
+        with out:
+            out.clear_output(wait=True)
+            try:
+                tokens = model.tokenizer.encode([text.value] * n)
+            except ValueError as error:  # a word the tokenizer does not know: say which
+                print(error)
+                return
+            device = next(model.parameters()).device
+            images = generate(ClassifierFreeGuidance(model, w.value), schedule, n, "ddim", steps,
+                              seed=seed.value, y=tokens.to(device))
+            display(viz.captioned_images(images, [text.value] * n, ncols=n))
+
+    button.on_click(show)
+    text.observe(show, names="value")  # Enter (or leaving the box) generates too
+    show()
+    return W.VBox([text, W.HBox([w, seed, button]), out])
