@@ -469,3 +469,245 @@ def plot_adherence_vs_w(sweep: dict[float, dict[str, dict[str, float]]]) -> Figu
     axes[0].set_ylabel("fraction of samples")
     axes[0].legend(fontsize=8, loc="lower right")
     return fig
+
+
+# --- chapter 8: sound -----------------------------------------------------------------------
+def plot_waveform(x: Tensor, sr: float, zoom: tuple[float, float] | None = None, title: str = "") -> Figure:
+    """A waveform x (T,) against time in seconds; with ``zoom`` = (start, end) in seconds, a second
+    panel shows that stretch up close (a few periods of a note)."""
+    x = x.detach().double().cpu().flatten()
+    t = np.arange(len(x)) / sr
+    fig = new_figure((10, 2.8))
+    axes = np.atleast_1d(fig.subplots(1, 2 if zoom else 1, width_ratios=[2, 1] if zoom else None))
+    axes[0].plot(t, x.numpy(), color=COLORS[4], lw=0.6)
+    axes[0].set(xlabel="time (s)", ylabel="amplitude", title=title or "Waveform")
+    if zoom:
+        axes[0].axvspan(*zoom, color=COLORS[0], alpha=0.3, lw=0)
+        keep = (t >= zoom[0]) & (t <= zoom[1])
+        axes[1].plot(1000 * t[keep], x.numpy()[keep], color=COLORS[4], lw=1.0)
+        axes[1].set(xlabel="time (ms)", title=f"Close up: {1000 * zoom[0]:.0f} to {1000 * zoom[1]:.0f} ms")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_harmonic_mixes(mixes: dict[str, dict[int, float]]) -> Figure:
+    """One bar chart per timbre: the amplitude a_k of harmonic k ({name: {k: a_k}}), relative to the
+    strongest, so that the mixes compare at a glance."""
+    fig = new_figure((2.6 * len(mixes), 2.6))
+    axes = np.atleast_1d(fig.subplots(1, len(mixes), sharey=True))
+    k_max = max(max(m) for m in mixes.values())
+    colors = [COLORS[k] for k in (0, 1, 2, 4, 5, 6, 3)]  # yellow last: faint on white
+    for ax, color, (name, mix) in zip(axes, colors, mixes.items()):
+        peak = max(mix.values())
+        ax.bar(list(mix), [a / peak for a in mix.values()], color=color)
+        ax.set(title=name, xlabel="harmonic k (frequency k f0)", xlim=(0.3, k_max + 0.7))
+        ax.grid(alpha=0.3, axis="y")
+    axes[0].set_ylabel("amplitude $a_k$ (strongest = 1)")
+    return fig
+
+
+def plot_spectrograms(
+    panels: dict[str, Tensor], sr: float, hop: int | dict[str, int], fmax: float | None = None,
+    floor_db: float = -80.0,
+) -> Figure:
+    """Magnitude spectrograms ({title: S (F, N)}, F = n_fft // 2 + 1 bins from 0 to sr / 2) side by
+    side, in decibels (20 log10 S, relative to the largest value of each, floored at ``floor_db``),
+    time in seconds across and frequency in Hz up (up to ``fmax``, default sr / 2). ``hop`` (in
+    samples) places the frames in time: one for all panels, or {title: hop} when they differ."""
+    fig = new_figure((min(3.2 * len(panels), 12), 3.0))
+    axes = np.atleast_1d(fig.subplots(1, len(panels), sharey=True))
+    fmax = fmax or sr / 2
+    for ax, (title, S) in zip(axes, panels.items()):
+        S = S.detach().double().cpu()
+        db = 20 * torch.log10(S.clamp(min=1e-12) / S.max()).clamp(min=floor_db)  # (F, N)
+        n_frames = S.shape[1]
+        panel_hop = hop[title] if isinstance(hop, dict) else hop
+        extent = (0, (n_frames - 1) * panel_hop / sr, 0, sr / 2)
+        shown = ax.imshow(db.numpy(), origin="lower", aspect="auto", cmap="magma", extent=extent,
+                          vmin=floor_db, vmax=0, interpolation="nearest")
+        ax.set(title=title, xlabel="time (s)", ylim=(0, fmax))
+    axes[0].set_ylabel("frequency (Hz)")
+    fig.colorbar(shown, ax=axes.tolist(), shrink=0.9, label="dB (max = 0)")
+    return fig
+
+
+def plot_mel_images(
+    panels: dict[str, Tensor], sr: float, hop: int, ncols: int | None = None, title_size: float = 9
+) -> Figure:
+    """Normalised log-mel images ({title: (n_mels, N) or (1, n_mels, N)} in [-1, 1]) side by side,
+    lowest band at the bottom, time in seconds across: the pictures the diffusion model sees."""
+    ncols = ncols or len(panels)
+    rows = -(-len(panels) // ncols)
+    fig = new_figure((min(2.3 * ncols, 12) + 0.8, 2.3 * rows + 0.2))
+    axes = np.atleast_1d(fig.subplots(rows, ncols, sharex=True, sharey=True, squeeze=False)).ravel()
+    for ax in axes[len(panels):]:
+        ax.set_axis_off()
+    for ax, (title, image) in zip(axes, panels.items()):
+        image = image.detach().float().cpu().reshape(image.shape[-2:])  # (n_mels, N)
+        n_mels, n_frames = image.shape
+        extent = (0, (n_frames - 1) * hop / sr, -0.5, n_mels - 0.5)
+        shown = ax.imshow(image.numpy(), origin="lower", aspect="auto", cmap="magma", vmin=-1, vmax=1,
+                          extent=extent, interpolation="nearest")
+        ax.set_title(title, fontsize=title_size)
+    for ax in axes.reshape(rows, ncols)[:, 0]:
+        ax.set_ylabel("mel band")
+    for ax in axes.reshape(rows, ncols)[-1]:
+        ax.set_xlabel("time (s)")
+    fig.colorbar(shown, ax=axes.tolist(), shrink=0.9, label="normalised log-mel")
+    return fig
+
+
+def plot_mel_scales(f: Tensor, scales: dict[str, Tensor]) -> Figure:
+    """Mel scales against frequency: left, each scale ({name: m(f)}) divided by its value at the
+    highest f (the two scales count different units); right, the width of a band of equal mel, in
+    Hz, at each frequency (df/dm, again per unit of each scale's whole range)."""
+    f = f.detach().double().cpu()
+    fig = new_figure((10, 3.2))
+    left, right = fig.subplots(1, 2)
+    left.plot(f.numpy(), (f / f[-1]).numpy(), color=PALETTE[0], ls=":", label="linear (Hz)")
+    for color, (name, m) in zip(COLORS, scales.items()):
+        m = m.detach().double().cpu()
+        left.plot(f.numpy(), (m / m[-1]).numpy(), color=color, label=name)
+        width = torch.diff(f) / torch.diff(m / m[-1])  # Hz per unit of the normalised scale
+        right.plot(f[1:].numpy(), width.numpy() / 100, color=color, label=name)  # Hz per 1% of the range
+    left.set(xlabel="frequency f (Hz)", ylabel="mel / mel at the top", title="Mel scales, normalised")
+    right.set(xlabel="frequency f (Hz)", ylabel="Hz per 1% of the mel range",
+              title="How wide an equal-mel step is", yscale="log")
+    for ax in (left, right):
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    return fig
+
+
+def plot_filterbank(filterbanks: dict[str, Tensor], bin_freqs: Tensor, fmax: float | None = None) -> Figure:
+    """Mel filterbanks ({title: M (n_mels, F)}) as their triangles, one line per band, against
+    the FFT bin frequency in Hz (``bin_freqs``, (F,)), one panel per filterbank."""
+    fig = new_figure((5.0 * len(filterbanks), 3.0))
+    axes = np.atleast_1d(fig.subplots(1, len(filterbanks)))
+    f = bin_freqs.detach().double().cpu().numpy()
+    for ax, (title, M) in zip(axes, filterbanks.items()):
+        M = M.detach().double().cpu().numpy()
+        for i, row in enumerate(M):
+            ax.plot(f, row, color=COLORS[i % 7], lw=0.8)
+        ax.set(title=title, xlabel="frequency (Hz)", ylabel="weight $M[i, k]$", xlim=(0, fmax or f[-1]))
+        ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_convergence(curves: dict[str, Tensor]) -> Figure:
+    """Spectral convergence ||S - |STFT(x_n)| || / ||S|| against the iteration n, one line per
+    run ({name: (n_iter,)}), on a log scale."""
+    fig = new_figure((6.5, 3.4))
+    ax = fig.subplots()
+    for i, (name, sc) in enumerate(curves.items()):
+        sc = sc.detach().double().cpu().numpy()
+        ax.plot(np.arange(1, len(sc) + 1), sc, color=COLORS[i], label=name)
+    ax.set(xlabel="iteration n", ylabel="spectral convergence $SC_n$", yscale="log",
+           title="Griffin-Lim: how far the magnitude is from the wanted one")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_yin(d: Tensor, d_prime: Tensor, sr: float, period: float, threshold: float, found: float | None = None) -> Figure:
+    """YIN for one frame: the difference function d(tau) (left) and its cumulative mean normalised
+    version d'(tau) (right) against the lag tau (samples; ms on top), with the true period (dashed),
+    the threshold (dotted) and the lag YIN found (a dot), if given."""
+    tau = np.arange(len(d))
+    fig = new_figure((10, 3.0))
+    left, right = fig.subplots(1, 2)
+    left.plot(tau, d.detach().double().cpu().numpy(), color=COLORS[4])
+    right.plot(tau, d_prime.detach().double().cpu().numpy(), color=COLORS[4])
+    right.axhline(threshold, color=PALETTE[0], ls=":", label=f"threshold {threshold:g}")
+    if found is not None:
+        right.plot([found], [np.interp(found, tau, d_prime.detach().double().cpu().numpy())], "o",
+                   color=COLORS[5], label=f"first dip: tau = {found:.1f}")
+    for ax in (left, right):
+        ax.axvline(period, color=COLORS[0], ls="--", label=f"period sr / f0 = {period:.1f}")
+        for k in range(2, int(tau[-1] / period) + 1):
+            ax.axvline(k * period, color=COLORS[0], ls="--", alpha=0.35)
+        ax.set_xlabel("lag tau (samples)")
+        ax.grid(alpha=0.3)
+        top = ax.secondary_xaxis("top", functions=(lambda s: 1000 * s / sr, lambda ms: ms * sr / 1000))
+        top.set_xlabel("lag (ms)")
+    left.set(ylabel="d(tau)", title="Difference function")
+    right.set(ylabel="d'(tau)", title="Cumulative mean normalised difference")
+    right.legend(fontsize=8)
+    return fig
+
+
+def plot_pitch_errors(errors: dict[str, Tensor], limit: float = 1200.0) -> Figure:
+    """For each set of notes ({name: |pitch error| in cents, (n,), NaN = no pitch found}) the
+    fraction of notes whose error is at most x, against x (log scale, up to ``limit`` cents: an
+    octave). The curve of a set with notes without pitch ends below 1: those notes are never within
+    x. Sets whose name starts with "real" are drawn dashed in black: the reference."""
+    fig = new_figure((6.5, 3.6))
+    ax = fig.subplots()
+    x = np.logspace(-1, np.log10(limit), 300)
+    colors = iter([COLORS[k % 7] for k in (0, 1, 2, 4, 5, 6, 3)] * len(errors))  # yellow last: faint on white
+    for name, err in errors.items():
+        err = err.detach().double().cpu().numpy()
+        within = [(err <= v).sum() / len(err) for v in x]  # NaN <= v is False
+        real = name.startswith("real")
+        ax.plot(x, within, color=PALETTE[0] if real else next(colors), ls="--" if real else "-", label=name)
+    ax.axvline(50, color=PALETTE[0], ls=":", lw=1)
+    ax.text(52, 0.02, "50 cents:\nhalf-way to the\nnext semitone", fontsize=7)
+    ax.set(xscale="log", xlabel="absolute pitch error (cents)", ylabel="fraction of notes within it",
+           ylim=(0, 1.02), title="Pitch error of notes heard through Griffin-Lim")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="upper left")
+    return fig
+
+
+def spectrogram_trajectory_frame(ax_xt, ax_x0, xs: Tensor, x0s: Tensor, ts: Sequence[int], k: int,
+                                 index: int = 0) -> str:
+    """Draw frame ``k`` of log-mel image ``index`` of a reverse trajectory (as
+    :func:`image_trajectory_frame`, but as spectrograms: lowest band at the bottom, in colour):
+    x[k] on ``ax_xt``, the estimate x0[k] on ``ax_x0``. Returns the frame's label."""
+    S = len(ts)
+    if len(xs) != S + 1 or len(x0s) != S:
+        raise ValueError(f"expected xs (S+1, ...) and x0s (S, ...) for S={S} timesteps, got {len(xs)} and {len(x0s)}")
+    if not 0 <= k <= S:
+        raise ValueError(f"frame k must lie in [0, S]=[0, {S}], got {k}")
+    style = {"origin": "lower", "aspect": "auto", "cmap": "magma", "vmin": -1, "vmax": 1, "interpolation": "nearest"}
+    ax_xt.clear()
+    ax_x0.clear()
+    ax_xt.imshow(xs[k][index].reshape(xs.shape[-2:]).float().numpy(), **style)
+    ax_x0.imshow((x0s[min(k, S - 1)] if k < S else xs[S])[index].reshape(xs.shape[-2:]).float().numpy(), **style)
+    ax_xt.set_title(f"$x_t$, t={ts[k]}" + (" (noise)" if k == 0 else "") if k < S else "final sample", fontsize=9)
+    ax_x0.set_title(f"estimate $\\hat x_0$ at t={ts[k]}" if k < S else "final sample", fontsize=9)
+    for ax in (ax_xt, ax_x0):
+        ax.set_xticks([])
+        ax.set_ylabel("mel band")
+    return f"t={ts[k]}" if k < S else "final sample"
+
+
+def animate_spectrogram_trajectory(
+    xs: Tensor, x0s: Tensor, ts: Sequence[int], index: int = 0, n_frames: int = 12, alt: str | None = None,
+) -> DescribedAnimation:
+    """An animation of log-mel image ``index`` along a reverse trajectory (xs: (S+1, B, 1, n_mels, N),
+    x0s: (S, B, 1, n_mels, N), ts: (S,), as in :class:`~diffusion_edu.samplers.Trajectory`): x_t
+    and the model's estimate of x_0 side by side, ``n_frames`` frames (denser at the end), ending
+    on the final sample. Show it with ``IPython.display.HTML(anim.to_jshtml())``."""
+    idx = _late_heavy(len(xs) - 1, n_frames)
+    fig = new_figure((5.6, 2.6), dpi=72)  # every frame is embedded in the page: keep them small
+    ax_xt, ax_x0 = fig.subplots(1, 2)
+
+    def draw(i):
+        spectrogram_trajectory_frame(ax_xt, ax_x0, xs, x0s, ts, int(idx[i]), index)
+
+    if alt is None:
+        alt = (f"Animation in {len(idx)} frames of a log-mel spectrogram along the reverse process: left, "
+               f"x_t from pure noise to the final sample; right, the model's estimate of the clean "
+               f"spectrogram at each step, after the last step t={ts[-1]}.")
+    return DescribedAnimation(fig, draw, frames=len(idx), interval=250, alt=alt)
+
+
+NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def note_name(midi: int) -> str:
+    """A MIDI note number as a note name with its octave: 60 -> "C4" (middle C), 69 -> "A4"."""
+    midi = int(midi)
+    return f"{NOTE_NAMES[midi % 12]}{midi // 12 - 1}"

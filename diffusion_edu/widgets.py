@@ -136,3 +136,34 @@ def prompt_box(model, schedule: Schedule, n: int = 4, steps: int = 20) -> W.Widg
     text.observe(show, names="value")  # Enter (or leaving the box) generates too
     show()
     return W.VBox([text, W.HBox([w, seed, button]), out])
+
+
+# --- chapter 8: sound -----------------------------------------------------------------------
+def note_explorer(
+    make_note, pitches: Sequence[int], instruments: Sequence[str], max_scale: float, sr: int, hop: int,
+    step: float = 0.5,
+) -> W.Widget:
+    """A pitch picker (MIDI numbers, shown with note names), an instrument picker and a guidance
+    scale slider; each change calls ``make_note(pitch, instrument, w)`` (a function of the notebook
+    that returns a generated log-mel image (1, n_mels, N) and its waveform (T,)) and shows the
+    image with :func:`viz.plot_mel_images` and an audio player."""
+    from IPython.display import Audio, display
+
+    if max_scale <= 0:
+        raise ValueError(f"max_scale must be positive, got {max_scale}")
+
+    def show(pitch: int, instrument: str, w: float):
+        image, waveform = make_note(pitch, instrument, w)
+        display(viz.plot_mel_images({f"{viz.note_name(pitch)} (MIDI {pitch}), {instrument}, w = {w:g}": image},
+                                    sr, hop))
+        display(Audio(waveform.detach().cpu().numpy(), rate=sr))
+
+    pitches = list(pitches)
+    return W.interactive(
+        show,
+        pitch=W.Dropdown(options=[(f"{viz.note_name(m)} (MIDI {m})", m) for m in pitches],
+                         value=pitches[len(pitches) // 2], description="pitch"),
+        instrument=W.Dropdown(options=list(instruments), value=instruments[0], description="instrument"),
+        w=W.FloatSlider(value=min(2.0, max_scale), min=0.0, max=max_scale, step=step, description="w",
+                        continuous_update=False),
+    )

@@ -8,7 +8,7 @@ by one, beta where the posterior variance belongs), the message names that mista
 
 The exercise notebooks call these from their otter-grader tests (``grader.check("q1")``).
 """
-from . import forward_process, guidance, reverse_process, sampling, training, unet
+from . import forward_process, guidance, reverse_process, sampling, sound, text_to_image, training, unet
 from ._verdict import limited
 
-__all__ = ["forward_process", "guidance", "limited", "reverse_process", "sampling", "training", "unet"]
+__all__ = ["forward_process", "guidance", "limited", "reverse_process", "sampling", "sound", "text_to_image", "training", "unet"]
