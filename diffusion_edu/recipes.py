@@ -36,9 +36,12 @@ SHAPES16_TEXT = dict(  # captions -> 16x16 shapes; three colour-shape pairs neve
     schedule=("cosine", 1000),
     held_out=(("red", "triangle"), ("green", "circle"), ("blue", "square")),
     n_images=20000,
-    word_dropout=0.2,  # each caption's colour word, and independently its shape word, becomes <pad>
+    word_dropout=0.0,  # colour and shape words dropped to <pad> in training; 0.2 measured worse (below)
     unet=dict(in_channels=3, base_channels=32, channel_mults=(1, 2, 2), attention_levels=(1, 2), context_dim=64),
-    text=dict(text_dim=64, text_layers=0, text_heads=4),  # no transformer layers: see the chapter
+    # no transformer layers in the text encoder. Held-out colour-shape pairs drawn right (108
+    # samples, DDIM-50, best w): 2 layers 27%; 0 layers 65% (w >= 5); 0 layers + word dropout
+    # 0.2: 37%. Seen captions: 100% for all three. Chapter 7 shows the first two.
+    text=dict(text_dim=64, text_layers=0, text_heads=4),
     train=replace(DIGITS16["train"], steps=3500, label_dropout=0.1),
 )
 

@@ -104,15 +104,17 @@ def guidance_explorer(sample, max_scale: float, classes: Sequence[int], step: fl
     )
 
 
-def prompt_box(model, schedule: Schedule, n: int = 4, steps: int = 20) -> W.Widget:
-    """A caption box, a guidance-scale slider and a seed: *Generate* samples ``n`` images of the
-    caption from ``model`` (a TextToImage) with DDIM and classifier-free guidance, and shows them."""
+def prompt_box(model, schedule: Schedule, n: int = 4, steps: int = 20,
+               caption: str = "a small blue triangle in the top left") -> W.Widget:
+    """A caption box (starting with ``caption``), a guidance-scale slider and a seed: *Generate*
+    samples ``n`` images of the caption from ``model`` (a TextToImage) with DDIM and
+    classifier-free guidance, and shows them."""
     from IPython.display import display
 
     from .evaluate import generate
     from .guidance import ClassifierFreeGuidance
 
-    text = W.Text(value="a big red triangle in the middle", description="caption", continuous_update=False,
+    text = W.Text(value=caption, description="caption", continuous_update=False,
                   layout=W.Layout(width="32em"))
     w = W.FloatSlider(value=3.0, min=0.0, max=12.0, step=0.5, description="w", continuous_update=False)
     seed = W.IntText(value=0, description="seed", layout=W.Layout(width="12em"))

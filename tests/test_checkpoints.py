@@ -23,7 +23,7 @@ def test_every_shipped_checkpoint_has_weights_a_recipe_and_a_matching_checksum()
 
 def test_shipped_checkpoints_stay_small():
     total = sum(p.stat().st_size for p in checkpoints.FOLDER.glob("*.pt"))
-    assert total < 8 * 2**20, f"shipped weights are {total / 2**20:.1f} MB: keep them to a few MB"
+    assert total < 16 * 2**20, f"shipped weights are {total / 2**20:.1f} MB: keep them to a few MB each"
 
 
 def test_digits_oracle_classifies_the_real_test_digits():
@@ -152,3 +152,66 @@ def test_digits16_noisy_classifier_sees_digits_through_noise_until_noise_wins():
         with torch.no_grad():
             accuracy[t] = (model(xt, tt).argmax(1) == labels).double().mean().item()
     assert accuracy[0] >= 0.95 and accuracy[600] >= 0.7 and accuracy[950] < 0.4, accuracy
+
+
+# ------------------------------------------------------------------ text to image (chapter 7)
+def _shapes_adherence(name, w, from_held_out, n=54, steps=20):
+    from diffusion_edu.data.shapes import attribute_accuracy, make_shapes
+    from diffusion_edu.evaluate import generate
+    from diffusion_edu.guidance import ClassifierFreeGuidance
+    from diffusion_edu.recipes import SHAPES16_TEXT
+    from diffusion_edu.schedules import make_schedule
+
+    model, meta = checkpoints.load(name)
+    schedule = make_schedule(meta["schedule"]["name"], meta["schedule"]["T"])
+    data = make_shapes(n, 16, held_out=SHAPES16_TEXT["held_out"], from_held_out=from_held_out, seed=2)
+    samples = generate(ClassifierFreeGuidance(model, w), schedule, n, "ddim", steps, seed=2,
+                       y=model.tokenizer.encode(data.captions))
+    return attribute_accuracy(samples, data.labels), meta
+
+
+def test_shapes16_text_draws_seen_captions_and_composes_better_than_the_contextual_encoder():
+    """Seen captions: all four attributes right. Held-out colour-shape pairs: the recipe measured
+    65% at w >= 5 (108 samples; the course's 90% target is not reached, see chapter 7); here, at
+    least 45% of 54 at w=5, well above the 2-layer model and chance (1/3 for the shape)."""
+    seen, meta = _shapes_adherence("shapes16_text", 3.0, from_held_out=False)
+    assert seen["all"] >= 0.95, f"seen captions at w=3: {seen}"
+    held_out, _ = _shapes_adherence("shapes16_text", 5.0, from_held_out=True)
+    assert held_out["colour"] >= 0.95 and held_out["position"] >= 0.95, held_out
+    assert held_out["colour_and_shape"] >= 0.45, f"held-out pairs at w=5: {held_out}"
+    recorded = meta["guidance"]["by_w"]
+    assert recorded["5.0"]["held_out"]["colour_and_shape"] >= 0.6, "the recipe's own 108-sample measurement"
+    assert recorded["0.0"]["seen"]["colour_and_shape"] < 0.3, "w=0 ignores the caption"
+
+
+def test_shapes16_text_2layers_learned_the_seen_captions_but_not_the_held_out_pairs():
+    """The finding chapter 7 explains: contextual token features break composition."""
+    held_out, _ = _shapes_adherence("shapes16_text_2layers", 3.0, from_held_out=True)
+    seen, _ = _shapes_adherence("shapes16_text_2layers", 3.0, from_held_out=False)
+    assert seen["all"] >= 0.95 and held_out["colour"] >= 0.95, (seen, held_out)
+    assert held_out["shape"] < 0.45, f"held-out shapes right: {held_out['shape']:.2f}"
+
+
+# ------------------------------------------------------------------ sound (chapter 8)
+def test_notes_pitch_plays_the_requested_pitch():
+    """Generated notes, turned into audio by Griffin-Lim, have the requested pitch: median error
+    under 50 cents (a quarter tone) on a small sample; the recipe's 100-note measurement too."""
+    from diffusion_edu.audio.notes import NOTES, image_to_waveform, midi_to_hz
+    from diffusion_edu.audio.pitch import cents, estimate_pitch
+    from diffusion_edu.evaluate import generate
+    from diffusion_edu.guidance import ClassifierFreeGuidance
+    from diffusion_edu.recipes import note_label
+    from diffusion_edu.schedules import make_schedule
+
+    model, meta = checkpoints.load("notes_pitch")
+    schedule = make_schedule(meta["schedule"]["name"], meta["schedule"]["T"])
+    pitch = torch.arange(24) + 48  # (24,) MIDI 48 ... 71
+    instrument = torch.arange(24) % 4
+    images = generate(ClassifierFreeGuidance(model, 2.0), schedule, 24, "ddim", 20, seed=3,
+                      image_shape=(1, NOTES.n_mels, NOTES.n_frames), y=note_label(pitch, instrument))
+    waves, _ = image_to_waveform(images, generator=torch.Generator().manual_seed(0))
+    errors = cents(estimate_pitch(waves, NOTES.sr), midi_to_hz(pitch)).abs()  # (24,), NaN: no pitch found
+    assert errors.isnan().float().mean() <= 0.2, f"no pitch found in {errors.isnan().sum().item()} of 24 notes"
+    assert errors.nanmedian() < 50, f"median pitch error {errors.nanmedian().item():.1f} cents"
+    recorded = meta["pitch"]["by_w"]["2.0"]
+    assert recorded["median_cents"] < 50 and recorded["within_50_cents"] >= 0.9, recorded

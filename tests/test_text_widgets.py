@@ -52,6 +52,6 @@ def _tiny_text_model():
 def test_prompt_box_samples_the_caption_and_names_an_unknown_word(capsys):
     box = widgets.prompt_box(_tiny_text_model(), make_schedule("cosine", 1000), n=2, steps=2)
     text, (w, seed, button), out = box.children[0], box.children[1].children, box.children[2]
-    assert text.value == "a big red triangle in the middle" and w.value == 3.0
+    assert text.value == "a small blue triangle in the top left" and w.value == 3.0
     text.value = "a big pink circle in the middle"  # generates on change, like pressing Enter
     assert "unknown word(s) ['pink']" in capsys.readouterr().out + str(out.outputs)
