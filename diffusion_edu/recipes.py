@@ -60,6 +60,23 @@ def _device_note(device: str) -> str:
     return f"{platform.processor() or platform.machine()} CPU, {threads} thread{'s' if threads != 1 else ''}"
 
 
+def _train_denoiser(name: str, recipe: dict, train_config, model, data, labels, device: str):
+    """What every denoiser recipe shares: train ``model`` on ``data`` (with ``labels``, or None)
+    under the recipe's schedule, and record how, where and how long. Returns the training
+    result, the schedule and the metadata so far (the caller adds its measurements)."""
+    schedule = make_schedule(*recipe["schedule"])
+    start = time.perf_counter()
+    result = train(model, data, schedule, train_config, labels=labels)
+    meta = {
+        "recipe": name, "schedule": {"name": recipe["schedule"][0], "T": recipe["schedule"][1]},
+        "train_config": asdict(train_config), "trained_on": _device_note(device),
+        "bf16_used": train_config.bf16 and bf16_supported(device),
+        "train_seconds": round(time.perf_counter() - start, 1),
+        "final_loss": sum(result.losses[-100:]) / min(100, len(result.losses)),
+    }
+    return result, schedule, meta
+
+
 def _train_digits_unet(name: str, recipe: dict, config, steps: int | None, out: Path | None, device: str,
                       with_labels: bool, measure) -> Path:
     """What the digits U-Net recipes share: train on the training digits (with their labels or
@@ -72,17 +89,9 @@ def _train_digits_unet(name: str, recipe: dict, config, steps: int | None, out: 
     images, labels = load_digits16("train")
     torch.manual_seed(train_config.seed)
     model = UNet(config).to(device)
-    schedule = make_schedule(*recipe["schedule"])
-    start = time.perf_counter()
-    result = train(model, images, schedule, train_config, labels=labels if with_labels else None)
-    meta = {
-        "recipe": name, "schedule": {"name": recipe["schedule"][0], "T": recipe["schedule"][1]},
-        "train_config": asdict(train_config), "trained_on": _device_note(device),
-        "bf16_used": train_config.bf16 and bf16_supported(device),
-        "train_seconds": round(time.perf_counter() - start, 1),
-        "final_loss": sum(result.losses[-100:]) / min(100, len(result.losses)),
-        **measure(result.model, schedule),
-    }
+    result, schedule, meta = _train_denoiser(name, recipe, train_config, model, images,
+                                             labels if with_labels else None, device)
+    meta.update(measure(result.model, schedule))
     return checkpoints.save(name, result.model, "UNet", config, meta, folder=out)
 
 
@@ -223,18 +232,9 @@ def _train_shapes_text(name: str, text_layers: int, steps: int | None, out: Path
     torch.manual_seed(train_config.seed)
     model = shapes16_text_model(text_layers).to(device)
     tokens = drop_words(model.tokenizer.encode(data.captions), recipe["word_dropout"], train_config.seed)  # (N, L)
-    schedule = make_schedule(*recipe["schedule"])
-    start = time.perf_counter()
-    result = train(model, data.images, schedule, train_config, labels=tokens)
-    meta = {
-        "recipe": name, "schedule": {"name": recipe["schedule"][0], "T": recipe["schedule"][1]},
-        "held_out": recipe["held_out"], "n_images": recipe["n_images"], "word_dropout": recipe["word_dropout"],
-        "train_config": asdict(train_config), "trained_on": _device_note(device),
-        "bf16_used": train_config.bf16 and bf16_supported(device),
-        "train_seconds": round(time.perf_counter() - start, 1),
-        "final_loss": sum(result.losses[-100:]) / min(100, len(result.losses)),
-        "guidance": shapes16_text_quality(result.model, schedule),
-    }
+    result, schedule, meta = _train_denoiser(name, recipe, train_config, model, data.images, tokens, device)
+    meta.update(held_out=recipe["held_out"], n_images=recipe["n_images"], word_dropout=recipe["word_dropout"],
+                guidance=shapes16_text_quality(result.model, schedule))
     return checkpoints.save(name, result.model, "TextToImage", result.model.config, meta, folder=out)
 
 
@@ -292,17 +292,9 @@ def notes_pitch(steps: int | None = None, out: Path | None = None, device: str =
     torch.manual_seed(train_config.seed)
     config = UNetConfig(**recipe["unet"])
     model = UNet(config).to(device)
-    schedule = make_schedule(*recipe["schedule"])
-    start = time.perf_counter()
-    result = train(model, data.images, schedule, train_config, labels=note_label(data.pitch, data.instrument))
-    meta = {
-        "recipe": "notes_pitch", "schedule": {"name": recipe["schedule"][0], "T": recipe["schedule"][1]},
-        "n_notes": recipe["n_notes"], "train_config": asdict(train_config), "trained_on": _device_note(device),
-        "bf16_used": train_config.bf16 and bf16_supported(device),
-        "train_seconds": round(time.perf_counter() - start, 1),
-        "final_loss": sum(result.losses[-100:]) / min(100, len(result.losses)),
-        "pitch": notes_pitch_quality(result.model, schedule),
-    }
+    result, schedule, meta = _train_denoiser("notes_pitch", recipe, train_config, model, data.images,
+                                             note_label(data.pitch, data.instrument), device)
+    meta.update(n_notes=recipe["n_notes"], pitch=notes_pitch_quality(result.model, schedule))
     return checkpoints.save("notes_pitch", result.model, "UNet", config, meta, folder=out)
 
 
