@@ -19,6 +19,8 @@
 #   PYTEST_ARGS      extra pytest arguments, e.g. PYTEST_ARGS="-x -k schedules".
 #   SHOTS            make site-check: a folder for a full-page screenshot of every page.
 #   PYTHON           the interpreter that creates .venv (default python3).
+#   BUDGETS          make bench: training seconds per run (default "150 300 600").
+#   SYSTEMS          make bench: which systems (default all; see bench/README.md).
 
 SHELL := bash
 .DEFAULT_GOAL := help
@@ -39,7 +41,7 @@ TEST_PROFILE := $(or $(PROFILE),smoke)
 # this interpreter's kernel (--nbval-current-env), not whatever kernel "python3" means here.
 NBVAL := --nbval --nbval-current-env
 
-.PHONY: help venv book test notebooks site-check clean distclean exercises grade
+.PHONY: help venv book test notebooks site-check clean distclean exercises grade bench
 
 help: ## show this help
 	@echo "usage: make <target> [PROFILE=smoke|cpu|gpu] [PINS=constraints.txt] [TORCH_INDEX_URL=...]"
@@ -85,6 +87,22 @@ clean: ## remove the built book and caches (keeps .venv)
 
 distclean: clean ## also remove .venv
 	rm -rf $(VENV)
+
+# ---------------------------------------------------------------------------------- benchmarks
+# The peers are installed here only, never by make test. denoising-diffusion-pytorch declares
+# torchvision and pytorch-fid as dependencies (for its image-folder Trainer and FID helper, which
+# the bench does not use); torchvision's wheels do not load against the CPU build of torch, so it
+# is installed without them and imported with a stand-in torchvision (bench/systems.py).
+BUDGETS ?= 150 300 600
+SYSTEMS ?=
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP)
+	$(VENV)/bin/pip install $(if $(PINS),-c $(PINS)) -e '.[bench]'
+	$(VENV)/bin/pip install $(if $(PINS),-c $(PINS)) --no-deps denoising-diffusion-pytorch
+	touch $@
+
+bench: $(BENCH_STAMP) ## train the course's digits model and two libraries' at equal seconds; print the table
+	$(VENV)/bin/python bench/digits_vs_peers.py --budgets $(BUDGETS) $(if $(SYSTEMS),--systems $(SYSTEMS))
 
 # ---------------------------------------------------------------------------------- exercises
 exercises: $(STAMP) ## regenerate exercises/, their public tests and the autograders from solutions/

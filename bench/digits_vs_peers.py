@@ -1,0 +1,331 @@
+"""Same data, same machine, same wall time: the course's digits U-Net against two libraries.
+
+    python bench/digits_vs_peers.py                          # budgets 150 300 600 s, every system
+    python bench/digits_vs_peers.py --budgets 30 60 --systems course diffusers-tuned
+
+Protocol (bench/README.md says why):
+1. digits16: scikit-learn's digits, the library's fixed 80/20 split, [-1, 1], 16x16.
+2. For each system, calibrate: time training steps in float32 and under bf16 autocast, keep the
+   faster, and count the FLOPs of one step (forward and backward, FlopCounterMode).
+3. For each budget B: train from scratch for N = B x (calibrated steps/s) steps, batch 128, with
+   the system's recipe, so that N does not depend on what else ran during training.
+4. Draw 500 samples (50 deterministic DDIM steps, from the EMA weights where there are any) and
+   judge them with the course's oracle (chapter 4): the Frechet distance of its features to the
+   360 test digits, and the fraction it classifies with confidence above 0.9.
+
+Results go to bench/results/digits_vs_peers-<device>.json (after every run, so an interrupted
+bench keeps what it measured), a table on stdout and in a .md file, and a plot of quality against
+training seconds.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))  # run as a script: systems.py sits beside it
+
+from systems import SYSTEMS, Recipe  # noqa: E402
+
+RESULTS = Path(__file__).parent / "results"
+BATCH, SAMPLES, WARMUP = 128, 500, 100
+DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # the same protocol on a GPU
+os.environ.setdefault("TQDM_DISABLE", "1")  # denoising-diffusion-pytorch's sampling progress bar
+
+
+# ----------------------------------------------------------------------------- the machine
+def machine() -> dict:
+    """What ran the bench: CPU model, cores and threads, or the GPU; torch's version."""
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    info = {"cpu": cpu, "cores": os.cpu_count(), "threads": torch.get_num_threads(), "torch": torch.__version__}
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name()
+    return info
+
+
+def matmul_peak(seconds: float = 3.0) -> float:
+    """float32 GFLOP/s of square matrix products on the bench's device: the peak a training step
+    is measured against (2 n^3 FLOPs per product; n = 1024 on a CPU, 8192 on a GPU)."""
+    n = 8192 if DEVICE.type == "cuda" else 1024
+    a, b = torch.randn(n, n, device=DEVICE), torch.randn(n, n, device=DEVICE)
+    a @ b  # warm-up
+    _synchronize()
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        count += 1
+        _synchronize()
+    return 2 * n**3 * count / (time.perf_counter() - start) / 1e9
+
+
+def _synchronize():
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
+
+
+# ------------------------------------------------------------------------------ training
+def autocast(bf16: bool):
+    return torch.autocast(DEVICE.type, dtype=torch.bfloat16, enabled=bf16)
+
+
+def make_optimizer(model, recipe: Recipe, steps: int):
+    from diffusion_edu.train import warmup_cosine
+
+    kind = torch.optim.AdamW if recipe.optimizer == "adamw" else torch.optim.Adam
+    optimizer = kind(model.parameters(), lr=recipe.lr, betas=recipe.betas)
+    schedule = None
+    if recipe.warmup_cosine:
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: warmup_cosine(s, WARMUP, steps))
+    return optimizer, schedule
+
+
+def make_ema(model, recipe: Recipe):
+    """The weights to sample from, and the function that updates them after each step."""
+    if recipe.ema == "course":
+        from diffusion_edu.train import EMA
+
+        ema = EMA(model, 0.995)
+        return (lambda: ema.model), (lambda: ema.update(model))
+    if recipe.ema == "lucidrains":  # what its Trainer does: ema_pytorch, beta 0.995, every 10 steps
+        from ema_pytorch import EMA
+
+        ema = EMA(model, beta=0.995, update_every=10)
+        return (lambda: ema.ema_model), ema.update
+    return (lambda: model), (lambda: None)
+
+
+def train_steps(system, steps: int, bf16: bool, data, seed: int = 0, built=None) -> dict:
+    """Train a freshly built ``system`` for ``steps`` steps; return the weights to sample from,
+    the losses and the seconds it took."""
+    torch.manual_seed(seed)
+    built = built or system.build()
+    model, recipe = built.model.to(DEVICE), system.recipe
+    generator = torch.Generator().manual_seed(seed)
+    optimizer, schedule = make_optimizer(model, recipe, steps)
+    weights, update_ema = make_ema(model, recipe)
+    model.train()
+    losses, start = [], time.perf_counter()
+    for _ in range(steps):
+        x0 = data[torch.randint(0, len(data), (BATCH,), generator=generator)].to(DEVICE)  # (128, 1, 16, 16)
+        with autocast(bf16):
+            loss = built.loss(x0, generator)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if recipe.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
+        optimizer.step()
+        if schedule is not None:
+            schedule.step()
+        update_ema()
+        losses.append(loss.detach())
+    losses = torch.stack(losses).tolist()  # one synchronisation at the end, not one per step
+    seconds = time.perf_counter() - start
+    model.eval()
+    return {"built": built, "weights": weights().eval(), "losses": losses, "seconds": seconds}
+
+
+def calibrate(system, data, seconds: float = 8.0) -> dict:
+    """Steps per second in float32 and (where the CPU has native bf16) under bf16 autocast, after
+    a few warm-up steps; and the FLOPs of one step. The faster precision is the one trained."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from diffusion_edu.train import bf16_supported
+
+    rates = {}
+    for bf16 in (False, True) if bf16_supported(DEVICE) else (False,):
+        built = system.build()
+        train_steps(system, 3, bf16, data, built=built)  # warm-up (allocations, kernels)
+        steps, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds or steps < 5:
+            train_steps(system, 10 if DEVICE.type == "cuda" else 1, bf16, data, seed=steps, built=built)
+            steps += 10 if DEVICE.type == "cuda" else 1
+        rates["bf16" if bf16 else "fp32"] = steps / (time.perf_counter() - start)
+    built = system.build()
+    built.model.to(DEVICE)
+    x0 = data[:BATCH].to(DEVICE)
+    with FlopCounterMode(display=False) as counter:
+        built.loss(x0, torch.Generator().manual_seed(0)).backward()
+    best = max(rates, key=rates.get)
+    return {"steps_per_second": rates, "precision": best, "flops_per_step": counter.get_total_flops(),
+            "parameters": built.parameters}
+
+
+# ---------------------------------------------------------------------------------- judge
+def judge_samples(samples, oracle, test_images) -> dict:
+    from diffusion_edu.evaluate import judge
+
+    verdict = judge(samples, oracle, test_images)
+    return {"frechet": verdict["frechet"], "confident": verdict["confident"], "class_balance": verdict["class_balance"]}
+
+
+def run(systems: list[str], budgets: list[float], default_budgets: list[float], out: Path, samples: int,
+        calibration_seconds: float = 8.0) -> dict:
+    from diffusion_edu import checkpoints
+    from diffusion_edu.data.digits import load_digits16
+
+    data, _ = load_digits16("train")  # (1437, 1, 16, 16) in [-1, 1]
+    test_images, _ = load_digits16("test")  # (360, 1, 16, 16)
+    oracle, _ = checkpoints.load("digits16_oracle")
+    path = out / f"digits_vs_peers-{device_tag()}.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    results.update(machine=machine(), protocol=dict(batch=BATCH, samples=samples, sampler="ddim-50"))
+    if "peak_gflops" not in results:
+        results["peak_gflops"] = matmul_peak()
+    results["floor"] = judge_samples(data[:samples], oracle, test_images)
+    results["noise"] = judge_samples(torch.randn(samples, 1, 16, 16).clamp(-1, 1), oracle, test_images)
+    runs = results.setdefault("runs", {})
+    # every calibration first, on a quiet machine; the long training runs after them only get
+    # slower, not shorter, if something else runs meanwhile
+    calibrations = {}
+    for name in systems:
+        calibrations[name] = calibration = calibrate(SYSTEMS[name], data, calibration_seconds)
+        print(f"{name}: {calibration['parameters'] / 1e6:.2f}M parameters, "
+              + ", ".join(f"{k} {v:.2f} steps/s" for k, v in calibration["steps_per_second"].items()), flush=True)
+    for name in systems:
+        system, calibration = SYSTEMS[name], calibrations[name]
+        rate = calibration["steps_per_second"][calibration["precision"]]
+        for budget in budgets if system.recipe.name == "tuned" else default_budgets:
+            steps = max(1, round(budget * rate))
+            trained = train_steps(system, steps, calibration["precision"] == "bf16", data)
+            start = time.perf_counter()
+            images = trained["built"].sample(trained["weights"], samples, 0)
+            sample_seconds = time.perf_counter() - start
+            verdict = judge_samples(images, oracle, test_images)
+            runs[f"{name}@{budget:g}"] = dict(
+                system=name, label=system.label, recipe=system.recipe.name, budget=budget, steps=steps,
+                train_seconds=trained["seconds"], sample_seconds=sample_seconds,
+                final_loss=sum(trained["losses"][-50:]) / len(trained["losses"][-50:]),
+                gflops_per_second=calibration["flops_per_step"] * rate / 1e9, **calibration, **verdict)
+            print(f"{name} at {budget:g} s: {steps} steps in {trained['seconds']:.0f} s, Frechet "
+                  f"{verdict['frechet']:.1f}, confident {verdict['confident']:.2f}, sampling {sample_seconds:.1f} s",
+                  flush=True)
+            out.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(results, indent=1))
+    return results
+
+
+def device_tag() -> str:
+    return "gpu" if torch.cuda.is_available() else f"cpu{os.cpu_count()}"
+
+
+# ------------------------------------------------------------------------ table and plot
+def table(results: dict) -> str:
+    """The results as a Markdown table, one row per run, in the order they ran."""
+    peak = results["peak_gflops"]
+    lines = [
+        "| system | budget (s) | params | precision | steps/s | steps | trained (s) | GFLOP/s (of peak) | "
+        "Frechet | confident | sampling 500 (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run in results["runs"].values():
+        rate = run["steps_per_second"][run["precision"]]
+        lines.append(
+            f"| {run['label']} | {run['budget']:g} | {run['parameters'] / 1e6:.2f}M | {run['precision']} | "
+            f"{rate:.2f} | {run['steps']} | {run['train_seconds']:.0f} | "
+            f"{run['gflops_per_second']:.0f} ({run['gflops_per_second'] / peak:.0%}) | {run['frechet']:.1f} | "
+            f"{run['confident']:.2f} | {run['sample_seconds']:.1f} |")
+    floor, noise = results["floor"], results["noise"]
+    m = results["machine"]
+    lines += [
+        "",
+        f"Real training digits score Frechet {floor['frechet']:.1f}, confident {floor['confident']:.2f} (the "
+        f"floor); Gaussian noise {noise['frechet']:.0f}, {noise['confident']:.2f}. Machine: {m['cpu']}, "
+        f"{m['cores']} cores, {m['threads']} threads, torch {m['torch']}"
+        + (f", {m['gpu']}" if "gpu" in m else "") + f"; float32 matmul peak {peak:.0f} GFLOP/s.",
+    ]
+    return "\n".join(lines)
+
+
+def time_to_reach(results: dict, system: str, frechet: float) -> float | None:
+    """Training seconds at which ``system``'s Frechet distance first reaches ``frechet``,
+    interpolated linearly in log-distance between measured budgets; None if it never does."""
+    points = sorted((r["budget"], r["frechet"]) for r in results["runs"].values() if r["system"] == system)
+    if points and points[0][1] <= frechet:
+        return points[0][0]
+    for (b0, f0), (b1, f1) in zip(points, points[1:]):
+        if f1 <= frechet < f0:
+            return b0 + (b1 - b0) * (math.log(f0) - math.log(frechet)) / (math.log(f0) - math.log(f1))
+    return None
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    by_system = {}
+    for run in results["runs"].values():
+        by_system.setdefault(run["system"], []).append(run)
+    for name, runs in by_system.items():
+        runs.sort(key=lambda r: r["budget"])
+        x = [r["budget"] for r in runs]
+        style = dict(marker="o", lw=2.5 if name == "course" else 1.5, label=runs[0]["label"])
+        left.plot(x, [r["frechet"] for r in runs], **style)
+        right.plot(x, [r["confident"] for r in runs], **style)
+    left.axhline(results["floor"]["frechet"], color="grey", ls="--", lw=1, label="real digits (floor)")
+    right.axhline(results["floor"]["confident"], color="grey", ls="--", lw=1)
+    left.set(xlabel="training seconds", ylabel="Frechet distance (lower is better)", yscale="log",
+             title="Sample quality against training time")
+    right.set(xlabel="training seconds", ylabel="confidently classified (higher is better)", ylim=(0, 1.02),
+              title="Digits the oracle recognises")
+    left.legend(fontsize=7)
+    m = results["machine"]
+    fig.suptitle(f"digits16, same protocol for every system; {m.get('gpu') or m['cpu']}, {m['threads']} threads",
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--budgets", type=float, nargs="+", default=[150, 300, 600],
+                        help="training seconds per run, for the tuned systems (default 150 300 600)")
+    parser.add_argument("--default-budgets", type=float, nargs="+",
+                        help="budgets for the peers' default recipes (default: the largest budget)")
+    parser.add_argument("--systems", nargs="+", choices=sorted(SYSTEMS), default=list(SYSTEMS))
+    parser.add_argument("--samples", type=int, default=SAMPLES, help="generated images judged per run")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--calibration-seconds", type=float, default=8.0,
+                        help="seconds of timed steps per system and precision (default 8)")
+    parser.add_argument("--report", action="store_true", help="only print the table and redraw the plot")
+    args = parser.parse_args(argv)
+    path = args.out / f"digits_vs_peers-{device_tag()}.json"
+    if args.report:
+        results = json.loads(path.read_text())
+    else:
+        missing = [f"{s} needs {p}" for s in args.systems for p in SYSTEMS[s].needs if not _importable(p)]
+        if missing:
+            sys.exit("missing peers (make bench installs them): " + "; ".join(missing))
+        results = run(args.systems, args.budgets, args.default_budgets or [max(args.budgets)], args.out, args.samples,
+                      args.calibration_seconds)
+    report = table(results)
+    print(report)
+    path.with_suffix(".md").write_text(report + "\n")
+    plot(results, path.with_suffix(".png"))
+    print(f"wrote {path}, {path.with_suffix('.md')} and {path.with_suffix('.png')}")
+
+
+def _importable(package: str) -> bool:
+    from importlib.util import find_spec
+
+    return find_spec(package) is not None
+
+
+if __name__ == "__main__":
+    main()

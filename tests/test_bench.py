@@ -1,0 +1,74 @@
+"""The benchmark's own logic (bench/): the parts that turn measurements into the table and the
+"seconds to reach a Frechet distance" figures, and the course's system. Timings are never
+asserted here; the peers are not installed by make test, so their systems are not built."""
+import math
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+sys.path.insert(0, str(BENCH))
+
+import digits_vs_peers as bench  # noqa: E402
+import systems  # noqa: E402
+
+
+def _results(frechets: dict[str, list[tuple[float, float]]]) -> dict:
+    runs = {}
+    for system, points in frechets.items():
+        for budget, frechet in points:
+            runs[f"{system}@{budget:g}"] = dict(
+                system=system, label=system, recipe="tuned", budget=budget, steps=int(budget * 2),
+                train_seconds=budget, sample_seconds=3.0, steps_per_second={"fp32": 2.0, "bf16": 3.0},
+                precision="bf16", parameters=1_000_000, flops_per_step=5e10, gflops_per_second=150.0,
+                frechet=frechet, confident=0.9, class_balance=1.0)
+    return dict(runs=runs, peak_gflops=200.0, floor=dict(frechet=40.0, confident=0.99),
+                noise=dict(frechet=700.0, confident=0.0),
+                machine=dict(cpu="test CPU", cores=2, threads=2, torch="x"))
+
+
+def test_time_to_reach_interpolates_in_log_distance():
+    results = _results({"a": [(150, 100.0), (300, 25.0), (600, 10.0)]})
+    # between 150 s (100) and 300 s (25): 50 is halfway in log distance
+    assert bench.time_to_reach(results, "a", 50.0) == pytest.approx(225.0)
+    assert bench.time_to_reach(results, "a", 25.0) == pytest.approx(300.0)
+    assert bench.time_to_reach(results, "a", 200.0) == 150  # already there at the first budget
+    assert bench.time_to_reach(results, "a", 5.0) is None  # never reached
+    assert bench.time_to_reach(results, "missing", 50.0) is None
+
+
+def test_table_has_one_row_per_run_and_the_fraction_of_peak():
+    results = _results({"a": [(150, 100.0), (300, 25.0)], "b": [(300, 60.0)]})
+    text = bench.table(results)
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) == 1 + 3  # the header and three runs
+    assert "150 (75%)" in rows[1]  # 150 GFLOP/s of a 200 GFLOP/s peak
+    assert "Frechet 40.0" in text and "test CPU" in text
+
+
+def test_the_torchvision_stand_in_is_on_the_path_only_inside_the_context():
+    before = list(sys.path)
+    with systems.stand_in_torchvision():
+        import torchvision
+
+        assert hasattr(torchvision, "transforms") and hasattr(torchvision, "utils")
+    assert sys.path == before
+    assert "torchvision" not in sys.modules  # diffusers, imported later, must not find it
+
+
+def test_course_system_trains_and_samples_in_range():
+    data = torch.rand(64, 1, 16, 16) * 2 - 1
+    trained = bench.train_steps(systems.SYSTEMS["course"], 3, False, data)
+    assert len(trained["losses"]) == 3 and all(math.isfinite(x) for x in trained["losses"])
+    images = trained["built"].sample(trained["weights"], 4, 0)
+    assert images.shape == (4, 1, 16, 16) and images.min() >= -1 and images.max() <= 1
+    # the EMA weights are a separate copy of the model
+    assert trained["weights"] is not trained["built"].model
+
+
+def test_every_system_names_a_recipe_and_the_tuned_recipe_is_the_protocols():
+    assert systems.TUNED.lr == 1e-3 and systems.TUNED.grad_clip == 1.0 and systems.TUNED.ema == "course"
+    assert {s.recipe.name for s in systems.SYSTEMS.values()} == {"tuned", "default"}
+    assert systems.SYSTEMS["course"].needs == ()  # runs without any peer installed
