@@ -43,23 +43,26 @@ class Profile:
     # chapters 6-7: conditioning and guidance
     guidance_scales: tuple[float, ...]  # classifier-free guidance scales w swept in chapter 6
     text_train_steps: int  # training steps of the text-conditional shapes U-Net in chapter 7
+    text_guidance_scales: tuple[float, ...]  # guidance scales w swept for the text model in chapter 7
 
 
 PROFILES = {
     "smoke": Profile("smoke", "cpu", toy_steps=600, toy_batch=256, toy_hidden=64,
                      toy_samples=500, ddim_steps=20, swd_projections=64, anim_frames=8,
                      image_size=32, image_train_steps=40, image_batch=32, eval_samples=50,
-                     sampler_steps=(5, 10), guidance_scales=(0.0, 1.0, 3.0), text_train_steps=20),
+                     sampler_steps=(5, 10), guidance_scales=(0.0, 1.0, 3.0), text_train_steps=20,
+                     text_guidance_scales=(0.0, 3.0, 16.0)),
     "cpu": Profile("cpu", "cpu", toy_steps=8000, toy_batch=1024, toy_hidden=128,
                    toy_samples=2000, ddim_steps=50, swd_projections=256, anim_frames=40,
                    image_size=64, image_train_steps=1200, image_batch=128, eval_samples=600,
                    sampler_steps=(5, 10, 20, 50), guidance_scales=(0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0),
-                   text_train_steps=600),
+                   text_train_steps=600, text_guidance_scales=(0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 16.0, 20.0)),
     "gpu": Profile("gpu", "cuda", toy_steps=20000, toy_batch=4096, toy_hidden=256,
                    toy_samples=5000, ddim_steps=50, swd_projections=512, anim_frames=60,
                    image_size=128, image_train_steps=4000, image_batch=128, eval_samples=1000,
                    sampler_steps=(5, 10, 20, 50, 100, 250, 1000),
-                   guidance_scales=(0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0), text_train_steps=4000),
+                   guidance_scales=(0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0), text_train_steps=4000,
+                   text_guidance_scales=(0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 16.0, 20.0)),
 }
 
 

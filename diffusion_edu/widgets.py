@@ -105,7 +105,7 @@ def guidance_explorer(sample, max_scale: float, classes: Sequence[int], step: fl
 
 
 def prompt_box(model, schedule: Schedule, n: int = 4, steps: int = 20,
-               caption: str = "a small blue triangle in the top left") -> W.Widget:
+               caption: str = "a small blue triangle in the top left", w: float = 3.0) -> W.Widget:
     """A caption box (starting with ``caption``), a guidance-scale slider and a seed: *Generate*
     samples ``n`` images of the caption from ``model`` (a TextToImage) with DDIM and
     classifier-free guidance, and shows them."""
@@ -116,7 +116,7 @@ def prompt_box(model, schedule: Schedule, n: int = 4, steps: int = 20,
 
     text = W.Text(value=caption, description="caption", continuous_update=False,
                   layout=W.Layout(width="32em"))
-    w = W.FloatSlider(value=3.0, min=0.0, max=12.0, step=0.5, description="w", continuous_update=False)
+    scale = W.FloatSlider(value=w, min=0.0, max=20.0, step=0.5, description="w", continuous_update=False)
     seed = W.IntText(value=0, description="seed", layout=W.Layout(width="12em"))
     button = W.Button(description="Generate", button_style="primary")
     out = W.Output()
@@ -130,14 +130,14 @@ def prompt_box(model, schedule: Schedule, n: int = 4, steps: int = 20,
                 print(error)
                 return
             device = next(model.parameters()).device
-            images = generate(ClassifierFreeGuidance(model, w.value), schedule, n, "ddim", steps,
+            images = generate(ClassifierFreeGuidance(model, scale.value), schedule, n, "ddim", steps,
                               seed=seed.value, y=tokens.to(device))
             display(viz.captioned_images(images, [text.value] * n, ncols=n))
 
     button.on_click(show)
     text.observe(show, names="value")  # Enter (or leaving the box) generates too
     show()
-    return W.VBox([text, W.HBox([w, seed, button]), out])
+    return W.VBox([text, W.HBox([scale, seed, button]), out])
 
 
 # --- chapter 8: sound -----------------------------------------------------------------------

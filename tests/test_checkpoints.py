@@ -170,26 +170,29 @@ def _shapes_adherence(name, w, from_held_out, n=54, steps=20):
     return attribute_accuracy(samples, data.labels), meta
 
 
-def test_shapes16_text_draws_seen_captions_and_composes_better_than_the_contextual_encoder():
-    """Seen captions: all four attributes right. Held-out colour-shape pairs: the recipe measured
-    65% at w >= 5 (108 samples; the course's 90% target is not reached, see chapter 7); here, at
-    least 45% of 54 at w=5, well above the 2-layer model and chance (1/3 for the shape)."""
-    seen, meta = _shapes_adherence("shapes16_text", 3.0, from_held_out=False)
-    assert seen["all"] >= 0.95, f"seen captions at w=3: {seen}"
-    held_out, _ = _shapes_adherence("shapes16_text", 5.0, from_held_out=True)
+def test_shapes16_text_draws_seen_captions_and_composes_unseen_pairs():
+    """Seen captions: all four attributes right. Held-out colour-shape pairs (never drawn in
+    training): the recipe measured 96% at w=12 on 108 samples, the course's target is 90%; here,
+    on 54 new samples, at least 85% at w=12 (chance is 1/3 for the shape)."""
+    seen, meta = _shapes_adherence("shapes16_text", 12.0, from_held_out=False, steps=50)
+    assert seen["all"] >= 0.95, f"seen captions at w=12: {seen}"
+    held_out, _ = _shapes_adherence("shapes16_text", 12.0, from_held_out=True, steps=50)
     assert held_out["colour"] >= 0.95 and held_out["position"] >= 0.95, held_out
-    assert held_out["colour_and_shape"] >= 0.45, f"held-out pairs at w=5: {held_out}"
+    assert held_out["colour_and_shape"] >= 0.85, f"held-out pairs at w=12: {held_out}"
     recorded = meta["guidance"]["by_w"]
-    assert recorded["5.0"]["held_out"]["colour_and_shape"] >= 0.6, "the recipe's own 108-sample measurement"
+    best = max(r["held_out"]["colour_and_shape"] for r in recorded.values())
+    assert best >= 0.9, "the recipe's own 108-sample measurement at its best w: the course's target"
     assert recorded["0.0"]["seen"]["colour_and_shape"] < 0.3, "w=0 ignores the caption"
 
 
-def test_shapes16_text_2layers_learned_the_seen_captions_but_not_the_held_out_pairs():
-    """The finding chapter 7 explains: contextual token features break composition."""
-    held_out, _ = _shapes_adherence("shapes16_text_2layers", 3.0, from_held_out=True)
-    seen, _ = _shapes_adherence("shapes16_text_2layers", 3.0, from_held_out=False)
-    assert seen["all"] >= 0.95 and held_out["colour"] >= 0.95, (seen, held_out)
-    assert held_out["shape"] < 0.45, f"held-out shapes right: {held_out['shape']:.2f}"
+def test_without_the_pooled_caption_unseen_pairs_come_out_wrong_more_often():
+    """The two cross-attention-only models of chapter 7 learned the seen captions, but at the same
+    w draw the held-out pairs' shape right far less often than shapes16_text does."""
+    for name in ("shapes16_text_crossattention", "shapes16_text_2layers"):
+        held_out, _ = _shapes_adherence(name, 12.0, from_held_out=True, steps=50)
+        seen, _ = _shapes_adherence(name, 3.0, from_held_out=False)
+        assert seen["all"] >= 0.95 and held_out["colour"] >= 0.9, (name, seen, held_out)
+        assert held_out["shape"] < 0.75, f"{name}: held-out shapes right {held_out['shape']:.2f}"
 
 
 # ------------------------------------------------------------------ sound (chapter 8)

@@ -190,3 +190,46 @@ def test_token_maps_put_each_position_back_in_its_place():
     assert maps[1, token, row, column] == pytest.approx(weights[1, :, 4 * row + column, token].mean().item())
     with pytest.raises(ValueError, match="do not form a square"):
         token_maps(torch.rand(1, 1, 12, 5))
+
+
+# ------------------------------------------------------------------ the pooled caption
+def _pooled_model(seed=0):
+    torch.manual_seed(seed)
+    unet = UNetConfig(in_channels=3, base_channels=8, channel_mults=(1, 2), attention_levels=(1,),
+                      attention_heads=2, groups=4, context_dim=16)
+    return TextToImage(TextToImageConfig(unet, VOCABULARY, 8, text_dim=16, text_layers=0, text_heads=2,
+                                         pooled=True)).eval()
+
+
+def test_pooled_caption_is_the_projected_mean_of_the_word_features():
+    model = _pooled_model()
+    tokens = model.tokenizer.encode(["a big red circle in the middle", "a small blue square in the top left"])
+    context = model.text_encoder(tokens)  # (2, L, D)
+    pooled = model.pooled(tokens, context)  # (2, 4 * base_channels)
+    assert pooled.shape == (2, 32)
+    for b in range(2):
+        words = tokens[b] > 1  # neither <pad> nor <start>
+        expected = model.pooled_projection(context[b, words].mean(0))
+        assert max_abs_error(pooled[b], expected) < 1e-6
+    # the empty caption pools to the projection's bias alone: one null vector for every example
+    null = model.tokenizer.null(3)
+    assert max_abs_error(model.pooled(null, model.text_encoder(null)), model.pooled_projection.bias.expand(3, -1)) < 1e-7
+
+
+def test_pooled_caption_reaches_the_unet_through_the_time_embedding():
+    model = _pooled_model()
+    x, t = torch.randn(2, 3, 8, 8), torch.tensor([10, 700])
+    tokens = model.tokenizer.encode(["a big red circle in the middle"] * 2)
+    context = model.text_encoder(tokens)
+    with torch.no_grad():
+        for parameter in model.parameters():  # layers initialised to zero get weights, so eps depends on all
+            if parameter.ndim > 1 and not parameter.any():
+                torch.nn.init.normal_(parameter, std=0.1)
+        pooled = model.pooled(tokens, context)
+        assert max_abs_error(model(x, t, tokens), model.unet(x, t, context=context, embedding=pooled)) < 1e-6
+        # the U-Net adds the vector to its time embedding: no embedding is the same as zeros
+        zeros = torch.zeros_like(pooled)
+        assert max_abs_error(model.unet(x, t, context=context), model.unet(x, t, context=context, embedding=zeros)) < 1e-7
+        assert max_abs_error(model.unet(x, t, context=context), model.unet(x, t, context=context, embedding=pooled)) > 1e-4
+    # a model without pooling has no such layer, and its forward ignores the option entirely
+    assert _tiny_model().pooled_projection is None

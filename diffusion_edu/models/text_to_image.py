@@ -1,7 +1,9 @@
 """Text to image in miniature: a caption's tokens condition a U-Net through cross-attention.
 
     tokens (B, L)  --TextEncoder-->  context (B, L, D)
-    x_t, t, context  --UNet with CrossAttention at its attention sites-->  eps (B, C, H, W)
+    context  --mean over the words, Linear-->  pooled (B, E)          (only with pooled=True)
+    x_t, t, context  --UNet with CrossAttention at its attention sites,
+                       pooled added to the time embedding-->  eps (B, C, H, W)
 
 This is Stable Diffusion's arrangement (Rombach et al., 2022) without its autoencoder (our images
 are small enough to denoise pixels directly) and without CLIP: the text encoder is trained with
@@ -9,6 +11,11 @@ the U-Net, on our captions only. The model's condition ``y`` is the caption's to
 training loop, the samplers and classifier-free guidance treat it like a class label: its null
 condition is the empty caption (<start> and padding), which training substitutes for a fraction
 of the captions (``TrainConfig(label_dropout=...)``).
+
+With ``pooled=True`` the U-Net also gets the caption as one vector, the mean of its word
+features, added to the time embedding that every ResBlock reads (as Imagen and Stable Diffusion
+XL do with a pooled text embedding). On the shapes it is what lets the model draw colour-shape
+pairs it never saw: 96% right instead of 65% with cross-attention alone (chapter 7).
 """
 from __future__ import annotations
 
@@ -33,6 +40,7 @@ class TextToImageConfig:
     text_dim: int = 64
     text_layers: int = 2
     text_heads: int = 4
+    pooled: bool = False  # also add the mean of the caption's word features to the time embedding
 
     def __post_init__(self):
         if isinstance(self.unet, dict):  # from JSON
@@ -59,10 +67,28 @@ class TextToImage(nn.Module):
         self.text_encoder = TextEncoder(len(self.tokenizer), self.tokenizer.length, config.text_dim,
                                         config.text_layers, config.text_heads)
         self.unet = UNet(config.unet)
+        self.pooled_projection = None
+        if config.pooled:  # as Imagen and SDXL do with their pooled text embedding
+            self.pooled_projection = nn.Linear(config.text_dim, 4 * config.unet.base_channels)
 
     def forward(self, x: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
         tokens = self.null_condition(t) if y is None else y  # (B, L)
-        return self.unet(x, t, context=self.text_encoder(tokens))  # (B, C, H, W)
+        context = self.text_encoder(tokens)  # (B, L, D)
+        return self.unet(x, t, context=context, embedding=self.pooled(tokens, context))  # (B, C, H, W)
+
+    def pooled(self, tokens: Tensor, context: Tensor) -> Tensor | None:
+        """The caption as one vector, added to the U-Net's time embedding (config.pooled):
+
+            pooled = W (mean of context over the caption's words) + b          (B, 4 * base_channels)
+
+        <start> and <pad> are left out of the mean, so the empty caption pools to W 0 + b, the
+        same vector for every null condition. Unlike cross-attention, which each position of the
+        image reads differently, this tells every layer the whole caption at once."""
+        if self.pooled_projection is None:
+            return None
+        words = (tokens > 1).unsqueeze(-1).to(context.dtype)  # (B, L, 1): 0 is <pad>, 1 is <start>
+        mean = (context * words).sum(1) / words.sum(1).clamp(min=1)  # (B, D)
+        return self.pooled_projection(mean)  # (B, 4 * base_channels)
 
     def null_condition(self, y: Tensor) -> Tensor:
         """The empty caption's tokens for every example of ``y`` (B, ...): (B, L)."""

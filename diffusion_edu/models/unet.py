@@ -293,13 +293,17 @@ class UNet(nn.Module):
         nn.init.zeros_(self.out_conv.weight)  # the untrained model predicts 0
         nn.init.zeros_(self.out_conv.bias)
 
-    def forward(self, x: Tensor, t: Tensor, y: Tensor | None = None, context: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, t: Tensor, y: Tensor | None = None, context: Tensor | None = None,
+                embedding: Tensor | None = None) -> Tensor:
         """x: (B, in_channels, H, W), t: (B,) timesteps, y: (B,) labels in [0, num_classes]
         (num_classes = null label; y=None means null for every example), context: (B, L,
-        context_dim) token features for cross-attention (text models only). Returns
-        (B, out_channels, H, W)."""
+        context_dim) token features for cross-attention (text models only), embedding: (B, E)
+        added to the time embedding, E = 4 * base_channels (a text model's pooled caption).
+        Returns (B, out_channels, H, W)."""
         self._check_inputs(x, t, y, context)
         emb = self.time_embedding(t)  # (B, E)
+        if embedding is not None:
+            emb = emb + embedding  # (B, E)
         if self.class_embedding is not None:
             if y is None:
                 y = torch.full_like(t, self.config.num_classes, dtype=torch.long)  # all null
