@@ -12,6 +12,8 @@ Protocol (bench/README.md says why):
 4. Draw 500 samples (50 deterministic DDIM steps, from the EMA weights where there are any) and
    judge them with the course's oracle (chapter 4): the Frechet distance of its features to the
    360 test digits, and the fraction it classifies with confidence above 0.9.
+5. At the end, time each system's sampler once more, one after the other (the sampling column;
+   the timings taken during the runs are kept too, but the machine may have been busier then).
 
 Results go to bench/results/digits_vs_peers-<device>.json (after every run, so an interrupted
 bench keeps what it measured), a table on stdout and in a .md file, and a plot of quality against
@@ -163,6 +165,25 @@ def calibrate(system, data, seconds: float = 8.0) -> dict:
             "parameters": built.parameters}
 
 
+def sampling_speed(systems: list[str], samples: int, path: Path) -> dict:
+    """Seconds to draw ``samples`` images with each system's sampler (50 DDIM steps), timed on
+    freshly built weights (speed does not depend on them), one system after the other: run it on
+    a quiet machine. Stored in the results under "sampling_seconds"."""
+    results = json.loads(path.read_text())
+    timings = results.setdefault("sampling_seconds", {})
+    for name in systems:
+        built = SYSTEMS[name].build()
+        built.model.to(DEVICE).eval()
+        weights = built.model
+        built.sample(weights, 8, 0)  # warm-up
+        start = time.perf_counter()
+        built.sample(weights, samples, 0)
+        timings[name] = time.perf_counter() - start
+        print(f"{name}: {samples} samples in {timings[name]:.1f} s", flush=True)
+    path.write_text(json.dumps(results, indent=1))
+    return results
+
+
 # ---------------------------------------------------------------------------------- judge
 def judge_samples(samples, oracle, test_images) -> dict:
     from diffusion_edu.evaluate import judge
@@ -230,13 +251,15 @@ def table(results: dict) -> str:
         "Frechet | confident | sampling 500 (s) |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    quiet = results.get("sampling_seconds", {})  # timed on a quiet machine, if measured
     for run in results["runs"].values():
         rate = run["steps_per_second"][run["precision"]]
+        sampling = quiet.get(run["system"], run["sample_seconds"])
         lines.append(
             f"| {run['label']} | {run['budget']:g} | {run['parameters'] / 1e6:.2f}M | {run['precision']} | "
             f"{rate:.2f} | {run['steps']} | {run['train_seconds']:.0f} | "
             f"{run['gflops_per_second']:.0f} ({run['gflops_per_second'] / peak:.0%}) | {run['frechet']:.1f} | "
-            f"{run['confident']:.2f} | {run['sample_seconds']:.1f} |")
+            f"{run['confident']:.2f} | {sampling:.1f} |")
     floor, noise = results["floor"], results["noise"]
     m = results["machine"]
     lines += [
@@ -304,16 +327,21 @@ def main(argv=None) -> None:
     parser.add_argument("--calibration-seconds", type=float, default=8.0,
                         help="seconds of timed steps per system and precision (default 8)")
     parser.add_argument("--report", action="store_true", help="only print the table and redraw the plot")
+    parser.add_argument("--sampling-speed", action="store_true",
+                        help="only time each system's sampler on a quiet machine and add it to the results")
     args = parser.parse_args(argv)
     path = args.out / f"digits_vs_peers-{device_tag()}.json"
     if args.report:
         results = json.loads(path.read_text())
+    elif args.sampling_speed:
+        results = sampling_speed(args.systems, args.samples, path)
     else:
         missing = [f"{s} needs {p}" for s in args.systems for p in SYSTEMS[s].needs if not _importable(p)]
         if missing:
             sys.exit("missing peers (make bench installs them): " + "; ".join(missing))
         results = run(args.systems, args.budgets, args.default_budgets or [max(args.budgets)], args.out, args.samples,
                       args.calibration_seconds)
+        results = sampling_speed(args.systems, args.samples, path)  # the table's sampling column
     report = table(results)
     print(report)
     path.with_suffix(".md").write_text(report + "\n")
