@@ -21,6 +21,7 @@
 #   PYTHON           the interpreter that creates .venv (default python3).
 #   BUDGETS          make bench: training seconds per run (default "150 300 600").
 #   SYSTEMS          make bench: which systems (default all; see bench/README.md).
+#   SEED             make bench: seed of the runs (default 0); other seeds are stored beside them.
 
 SHELL := bash
 .DEFAULT_GOAL := help
@@ -95,6 +96,7 @@ distclean: clean ## also remove .venv
 # is installed without them and imported with a stand-in torchvision (bench/systems.py).
 BUDGETS ?= 150 300 600
 SYSTEMS ?=
+SEED ?=
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): $(STAMP)
 	$(VENV)/bin/pip install $(if $(PINS),-c $(PINS)) -e '.[bench]'
@@ -102,7 +104,7 @@ $(BENCH_STAMP): $(STAMP)
 	touch $@
 
 bench: $(BENCH_STAMP) ## train the course's digits model and two libraries' at equal seconds; print the table
-	$(VENV)/bin/python bench/digits_vs_peers.py --budgets $(BUDGETS) $(if $(SYSTEMS),--systems $(SYSTEMS))
+	$(VENV)/bin/python bench/digits_vs_peers.py --budgets $(BUDGETS) $(if $(SYSTEMS),--systems $(SYSTEMS)) $(if $(SEED),--seed $(SEED))
 
 # ---------------------------------------------------------------------------------- exercises
 exercises: $(STAMP) ## regenerate exercises/, their public tests and the autograders from solutions/

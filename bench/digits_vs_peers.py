@@ -31,7 +31,10 @@ import sys
 import time
 from pathlib import Path
 
-import torch
+if __name__ == "__main__":  # silence denoising-diffusion-pytorch's sampling progress bar; before
+    os.environ.setdefault("TQDM_DISABLE", "1")  # torch, which imports tqdm, which reads it then
+
+import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))  # run as a script: systems.py sits beside it
 
@@ -40,7 +43,6 @@ from systems import SYSTEMS, Recipe  # noqa: E402
 RESULTS = Path(__file__).parent / "results"
 BATCH, SAMPLES, WARMUP = 128, 500, 100
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # the same protocol on a GPU
-os.environ.setdefault("TQDM_DISABLE", "1")  # denoising-diffusion-pytorch's sampling progress bar
 
 
 # ----------------------------------------------------------------------------- the machine
@@ -192,20 +194,41 @@ def judge_samples(samples, oracle, test_images) -> dict:
     return {"frechet": verdict["frechet"], "confident": verdict["confident"], "class_balance": verdict["class_balance"]}
 
 
-def run(systems: list[str], budgets: list[float], default_budgets: list[float], out: Path, samples: int,
-        calibration_seconds: float = 8.0) -> dict:
+def floor_spread(data, oracle, test_images, samples: int, repeats: int = 10) -> dict:
+    """The Frechet distance of ``repeats`` random sets of ``samples`` real training digits: its
+    standard deviation is how far two equally good samplers' scores can lie apart by chance."""
+    scores = []
+    for seed in range(repeats):
+        chosen = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:samples]
+        scores.append(judge_samples(data[chosen], oracle, test_images)["frechet"])
+    scores = torch.tensor(scores)
+    return {"mean": scores.mean().item(), "std": scores.std().item(), "repeats": repeats}
+
+
+def _judging_kit():
+    """The data, the test images and the oracle every run is judged with."""
     from diffusion_edu import checkpoints
     from diffusion_edu.data.digits import load_digits16
 
     data, _ = load_digits16("train")  # (1437, 1, 16, 16) in [-1, 1]
     test_images, _ = load_digits16("test")  # (360, 1, 16, 16)
     oracle, _ = checkpoints.load("digits16_oracle")
+    return data, test_images, oracle
+
+
+def run(systems: list[str], budgets: list[float], default_budgets: list[float], out: Path, samples: int,
+        calibration_seconds: float = 8.0, seed: int = 0) -> dict:
+    """Calibrate every system, then train, sample and judge it at each budget; ``seed`` seeds the
+    model's initialisation, the batches, the noise and the samples (a run with another seed is
+    stored beside the seed-0 run, and the plot and the reach table average over seeds)."""
+    data, test_images, oracle = _judging_kit()
     path = out / f"digits_vs_peers-{device_tag()}.json"
     results = json.loads(path.read_text()) if path.exists() else {}
     results.update(machine=machine(), protocol=dict(batch=BATCH, samples=samples, sampler="ddim-50"))
     if "peak_gflops" not in results:
         results["peak_gflops"] = matmul_peak()
     results["floor"] = judge_samples(data[:samples], oracle, test_images)
+    results["floor_spread"] = floor_spread(data, oracle, test_images, samples)
     results["noise"] = judge_samples(torch.randn(samples, 1, 16, 16).clamp(-1, 1), oracle, test_images)
     runs = results.setdefault("runs", {})
     # every calibration first, on a quiet machine; the long training runs after them only get
@@ -220,17 +243,17 @@ def run(systems: list[str], budgets: list[float], default_budgets: list[float], 
         rate = calibration["steps_per_second"][calibration["precision"]]
         for budget in budgets if system.recipe.name == "tuned" else default_budgets:
             steps = max(1, round(budget * rate))
-            trained = train_steps(system, steps, calibration["precision"] == "bf16", data)
+            trained = train_steps(system, steps, calibration["precision"] == "bf16", data, seed)
             start = time.perf_counter()
-            images = trained["built"].sample(trained["weights"], samples, 0)
+            images = trained["built"].sample(trained["weights"], samples, seed)
             sample_seconds = time.perf_counter() - start
             verdict = judge_samples(images, oracle, test_images)
-            runs[f"{name}@{budget:g}"] = dict(
-                system=name, label=system.label, recipe=system.recipe.name, budget=budget, steps=steps,
+            runs[f"{name}@{budget:g}" + (f"#seed{seed}" if seed else "")] = dict(
+                system=name, label=system.label, recipe=system.recipe.name, budget=budget, seed=seed, steps=steps,
                 train_seconds=trained["seconds"], sample_seconds=sample_seconds,
                 final_loss=sum(trained["losses"][-50:]) / len(trained["losses"][-50:]),
                 gflops_per_second=calibration["flops_per_step"] * rate / 1e9, **calibration, **verdict)
-            print(f"{name} at {budget:g} s: {steps} steps in {trained['seconds']:.0f} s, Frechet "
+            print(f"{name} at {budget:g} s (seed {seed}): {steps} steps in {trained['seconds']:.0f} s, Frechet "
                   f"{verdict['frechet']:.1f}, confident {verdict['confident']:.2f}, sampling {sample_seconds:.1f} s",
                   flush=True)
             out.mkdir(parents=True, exist_ok=True)
@@ -256,7 +279,8 @@ def table(results: dict) -> str:
         rate = run["steps_per_second"][run["precision"]]
         sampling = quiet.get(run["system"], run["sample_seconds"])
         lines.append(
-            f"| {run['label']} | {run['budget']:g} | {run['parameters'] / 1e6:.2f}M | {run['precision']} | "
+            f"| {run['label']} | {run['budget']:g}{f' (seed {seed})' if (seed := run.get('seed', 0)) else ''} | "
+            f"{run['parameters'] / 1e6:.2f}M | {run['precision']} | "
             f"{rate:.2f} | {run['steps']} | {run['train_seconds']:.0f} | "
             f"{run['gflops_per_second']:.0f} ({run['gflops_per_second'] / peak:.0%}) | {run['frechet']:.1f} | "
             f"{run['confident']:.2f} | {sampling:.1f} |")
@@ -265,17 +289,51 @@ def table(results: dict) -> str:
     lines += [
         "",
         f"Real training digits score Frechet {floor['frechet']:.1f}, confident {floor['confident']:.2f} (the "
-        f"floor); Gaussian noise {noise['frechet']:.0f}, {noise['confident']:.2f}. Machine: {m['cpu']}, "
+        f"floor)" + (f"; ten random sets of {results['protocol']['samples']} real digits score "
+                     f"{spread['mean']:.1f} +- {spread['std']:.1f}, so Frechet differences of a few units are "
+                     f"chance" if (spread := results.get("floor_spread")) else "") + f"; Gaussian noise {noise['frechet']:.0f}, {noise['confident']:.2f}. Machine: {m['cpu']}, "
         f"{m['cores']} cores, {m['threads']} threads, torch {m['torch']}"
         + (f", {m['gpu']}" if "gpu" in m else "") + f"; float32 matmul peak {peak:.0f} GFLOP/s.",
     ]
     return "\n".join(lines)
 
 
+def reach_table(results: dict, factors: tuple[float, ...] = (2.0, 1.5, 1.25)) -> str:
+    """Seconds of training each system needs to reach Frechet distances a little above the floor
+    (``factors`` times the real digits' score), as a Markdown table: a budget-free summary.
+    "<= B" means the system was already there at its smallest budget B."""
+    floor = results["floor"]["frechet"]
+    labels = {r["system"]: r["label"] for r in results["runs"].values()}
+    lines = ["| system | " + " | ".join(f"to Frechet {f * floor:.0f} ({f:g} x floor)" for f in factors) + " |",
+             "|---|" + "---|" * len(factors)]
+    for system, label in labels.items():
+        budgets = sorted(r["budget"] for r in results["runs"].values() if r["system"] == system)
+        cells = []
+        for factor in factors:
+            seconds = time_to_reach(results, system, factor * floor)
+            if seconds is None:
+                cells.append(f"not within {budgets[-1]:g} s")
+            else:
+                cells.append(f"<= {seconds:.0f} s" if seconds == budgets[0] else f"{seconds:.0f} s")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def by_budget(results: dict, system: str) -> list[tuple[float, float, float]]:
+    """(budget, Frechet, confident fraction) of ``system``'s runs, by budget, each the mean over
+    the seeds run at that budget."""
+    groups = {}
+    for r in results["runs"].values():
+        if r["system"] == system:
+            groups.setdefault(r["budget"], []).append(r)
+    return [(budget, sum(r["frechet"] for r in rs) / len(rs), sum(r["confident"] for r in rs) / len(rs))
+            for budget, rs in sorted(groups.items())]
+
+
 def time_to_reach(results: dict, system: str, frechet: float) -> float | None:
     """Training seconds at which ``system``'s Frechet distance first reaches ``frechet``,
     interpolated linearly in log-distance between measured budgets; None if it never does."""
-    points = sorted((r["budget"], r["frechet"]) for r in results["runs"].values() if r["system"] == system)
+    points = [(budget, frechet) for budget, frechet, _ in by_budget(results, system)]
     if points and points[0][1] <= frechet:
         return points[0][0]
     for (b0, f0), (b1, f1) in zip(points, points[1:]):
@@ -290,27 +348,34 @@ def plot(results: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    by_system = {}
-    for run in results["runs"].values():
-        by_system.setdefault(run["system"], []).append(run)
-    for name, runs in by_system.items():
-        runs.sort(key=lambda r: r["budget"])
-        x = [r["budget"] for r in runs]
-        style = dict(marker="o", lw=2.5 if name == "course" else 1.5, label=runs[0]["label"])
-        left.plot(x, [r["frechet"] for r in runs], **style)
-        right.plot(x, [r["confident"] for r in runs], **style)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.8))
+    labels = {r["system"]: r["label"] for r in results["runs"].values()}
+    for name, label in labels.items():
+        x, frechet, confident = zip(*by_budget(results, name))  # means over seeds
+        style = dict(marker="o", lw=2.5 if name == "course" else 1.5, label=label)
+        line, = left.plot(x, frechet, **style)
+        right.plot(x, confident, **style)
+        runs = [r for r in results["runs"].values() if r["system"] == name]
+        if len(runs) > len(x):  # several seeds somewhere: show each run too
+            left.scatter([r["budget"] for r in runs], [r["frechet"] for r in runs], s=12, color=line.get_color(),
+                         alpha=0.5)
+            right.scatter([r["budget"] for r in runs], [r["confident"] for r in runs], s=12,
+                          color=line.get_color(), alpha=0.5)
     left.axhline(results["floor"]["frechet"], color="grey", ls="--", lw=1, label="real digits (floor)")
+    if spread := results.get("floor_spread"):  # how far equally good samples scatter by chance
+        left.axhspan(spread["mean"] - spread["std"], spread["mean"] + spread["std"], color="grey", alpha=0.15,
+                     label=f"{spread['repeats']} sets of real digits, mean +- 1 std")
     right.axhline(results["floor"]["confident"], color="grey", ls="--", lw=1)
     left.set(xlabel="training seconds", ylabel="Frechet distance (lower is better)", yscale="log",
              title="Sample quality against training time")
     right.set(xlabel="training seconds", ylabel="confidently classified (higher is better)", ylim=(0, 1.02),
               title="Digits the oracle recognises")
-    left.legend(fontsize=7)
+    handles, names = left.get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=3, fontsize=8, frameon=False)
     m = results["machine"]
     fig.suptitle(f"digits16, same protocol for every system; {m.get('gpu') or m['cpu']}, {m['threads']} threads",
                  fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.16, 1, 1))  # room for the legend below the plots
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
@@ -322,6 +387,8 @@ def main(argv=None) -> None:
     parser.add_argument("--default-budgets", type=float, nargs="+",
                         help="budgets for the peers' default recipes (default: the largest budget)")
     parser.add_argument("--systems", nargs="+", choices=sorted(SYSTEMS), default=list(SYSTEMS))
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the runs (default 0); runs with other seeds are added beside them")
     parser.add_argument("--samples", type=int, default=SAMPLES, help="generated images judged per run")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--calibration-seconds", type=float, default=8.0,
@@ -333,6 +400,10 @@ def main(argv=None) -> None:
     path = args.out / f"digits_vs_peers-{device_tag()}.json"
     if args.report:
         results = json.loads(path.read_text())
+        if "floor_spread" not in results:  # results from before the bench measured it
+            data, test_images, oracle = _judging_kit()
+            results["floor_spread"] = floor_spread(data, oracle, test_images, results["protocol"]["samples"])
+            path.write_text(json.dumps(results, indent=1))
     elif args.sampling_speed:
         results = sampling_speed(args.systems, args.samples, path)
     else:
@@ -340,13 +411,15 @@ def main(argv=None) -> None:
         if missing:
             sys.exit("missing peers (make bench installs them): " + "; ".join(missing))
         results = run(args.systems, args.budgets, args.default_budgets or [max(args.budgets)], args.out, args.samples,
-                      args.calibration_seconds)
+                      args.calibration_seconds, args.seed)
         results = sampling_speed(args.systems, args.samples, path)  # the table's sampling column
-    report = table(results)
-    print(report)
-    path.with_suffix(".md").write_text(report + "\n")
+    runs, reach = table(results), reach_table(results)
+    print(runs + "\n\n" + reach)
+    reach_path = path.with_name(path.stem + "-reach.md")
+    path.with_suffix(".md").write_text(runs + "\n")
+    reach_path.write_text(reach + "\n")
     plot(results, path.with_suffix(".png"))
-    print(f"wrote {path}, {path.with_suffix('.md')} and {path.with_suffix('.png')}")
+    print(f"wrote {path}, {path.with_suffix('.md')}, {reach_path} and {path.with_suffix('.png')}")
 
 
 def _importable(package: str) -> bool:

@@ -39,6 +39,26 @@ def test_time_to_reach_interpolates_in_log_distance():
     assert bench.time_to_reach(results, "missing", 50.0) is None
 
 
+def test_runs_with_another_seed_are_averaged_per_budget():
+    results = _results({"a": [(150, 100.0), (300, 30.0)]})
+    extra = dict(results["runs"]["a@300"], seed=1, frechet=50.0, confident=0.7)
+    results["runs"]["a@300#seed1"] = extra
+    assert bench.by_budget(results, "a") == [(150, 100.0, 0.9), (300, 40.0, pytest.approx(0.8))]
+    assert bench.time_to_reach(results, "a", 40.0) == pytest.approx(300.0)  # the mean, not the best seed
+    assert "| a | 300 (seed 1) |" in bench.table(results)
+
+
+def test_reach_table_gives_seconds_to_multiples_of_the_floor():
+    # floor 40: 1.5 x floor = 60, reached by "a" between 150 s (100) and 300 s (25); "b" never
+    results = _results({"a": [(150, 100.0), (300, 25.0)], "b": [(300, 61.0)], "c": [(150, 50.0), (300, 45.0)]})
+    rows = bench.reach_table(results, factors=(1.5,)).splitlines()
+    assert "Frechet 60 (1.5 x floor)" in rows[0]
+    expected = 150 + 150 * (math.log(100) - math.log(60)) / (math.log(100) - math.log(25))
+    assert rows[2] == f"| a | {expected:.0f} s |"
+    assert rows[3] == "| b | not within 300 s |"
+    assert rows[4] == "| c | <= 150 s |"  # there already at its first budget: an upper bound
+
+
 def test_table_has_one_row_per_run_and_the_fraction_of_peak():
     results = _results({"a": [(150, 100.0), (300, 25.0)], "b": [(300, 60.0)]})
     text = bench.table(results)
@@ -46,6 +66,9 @@ def test_table_has_one_row_per_run_and_the_fraction_of_peak():
     assert len(rows) == 1 + 3  # the header and three runs
     assert "150 (75%)" in rows[1]  # 150 GFLOP/s of a 200 GFLOP/s peak
     assert "Frechet 40.0" in text and "test CPU" in text
+    assert "chance" not in text  # no spread measured, none claimed
+    results.update(floor_spread=dict(mean=38.0, std=4.5, repeats=10), protocol=dict(samples=500))
+    assert "ten random sets of 500 real digits score 38.0 +- 4.5" in bench.table(results)
 
 
 def test_the_torchvision_stand_in_is_on_the_path_only_inside_the_context():
@@ -72,3 +95,18 @@ def test_every_system_names_a_recipe_and_the_tuned_recipe_is_the_protocols():
     assert systems.TUNED.lr == 1e-3 and systems.TUNED.grad_clip == 1.0 and systems.TUNED.ema == "course"
     assert {s.recipe.name for s in systems.SYSTEMS.values()} == {"tuned", "default"}
     assert systems.SYSTEMS["course"].needs == ()  # runs without any peer installed
+
+
+def test_the_committed_results_match_their_tables_and_the_book_page_shows_them():
+    """bench/results/ is what the book's "How good is this library?" page shows: its tables must
+    be the ones the committed measurements give (rerun `--report` after editing either)."""
+    import json
+
+    path = BENCH / "results" / "digits_vs_peers-cpu2.json"
+    results = json.loads(path.read_text())
+    assert path.with_suffix(".md").read_text() == bench.table(results) + "\n"
+    assert path.with_name(path.stem + "-reach.md").read_text() == bench.reach_table(results) + "\n"
+    page = (BENCH.parent / "book" / "how_good.md").read_text()
+    for name in (path.with_suffix(".png").name, path.with_suffix(".md").name, path.stem + "-reach.md"):
+        assert f"../bench/results/{name}" in page, f"book/how_good.md does not show {name}"
+        assert (BENCH / "results" / name).exists()
