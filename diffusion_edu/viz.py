@@ -153,6 +153,31 @@ def trajectory_frame(ax, x: Tensor, title: str, lim: float = 3.0, data: Tensor |
     ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", title=title, xlabel="$x_1$", ylabel="$x_2$")
 
 
+class DescribedFigure:
+    """A figure shown as an image with alt text: what a widget displays.
+
+    A figure displayed by a notebook cell gets its alt text from the cell's ``mystnb.image.alt``
+    metadata; a figure inside a widget's output has no cell, so this object renders itself as an
+    ``<img>`` with ``alt`` (its PNG embedded), in a live kernel and in the built book alike.
+    ``figure`` stays available for whoever wants to inspect what was drawn.
+    """
+
+    def __init__(self, figure: Figure, alt: str):
+        self.figure, self.alt = figure, alt
+
+    def _repr_html_(self) -> str:
+        import base64
+        import io
+
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", bbox_inches="tight")  # as the inline backend does
+        data = base64.b64encode(buffer.getvalue()).decode("ascii")
+        return f'<img alt="{escape(self.alt)}" src="data:image/png;base64,{data}">'
+
+    def __repr__(self) -> str:
+        return f"<figure: {self.alt}>"
+
+
 class DescribedAnimation(FuncAnimation):
     """A FuncAnimation that carries a description of what it shows into its HTML.
 

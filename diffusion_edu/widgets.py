@@ -1,7 +1,8 @@
 """Interactive versions of figures: sliders wired to the same functions :mod:`viz` uses.
 
-Each widget needs a live kernel (Jupyter, Colab). The built book keeps only a snapshot, so every
-chapter also shows the static figure the widget is built from.
+Each widget needs a live kernel (Jupyter, Colab) to respond; the built book keeps a snapshot of
+its first view, and every chapter also shows the static figure the widget is built from. Every
+view is displayed as a :class:`viz.DescribedFigure`, an image with alt text saying what it shows.
 """
 from __future__ import annotations
 
@@ -14,12 +15,25 @@ from . import viz
 from .schedules import Schedule
 
 
+def _interactive(show, **controls) -> W.Widget:
+    """ipywidgets' ``interactive`` that displays what ``show`` returns (by default it does not):
+    the first view at once, and a new one whenever a control changes."""
+    return W.interactive(show, {"auto_display": True}, **controls)
+
+
 def noising_explorer(image: Tensor, schedules: Sequence[Schedule]) -> W.Widget:
     """A slider over t and a schedule picker, showing x_t and its pixel histogram."""
     by_name = {s.name: s for s in schedules}
     T = schedules[0].T
-    return W.interactive(
-        lambda schedule, t: viz.noised_image_panel(image, by_name[schedule], t),
+
+    def show(schedule: str, t: int) -> viz.DescribedFigure:
+        ab = by_name[schedule].alpha_bar[t].item()
+        return viz.DescribedFigure(viz.noised_image_panel(image, by_name[schedule], t),
+                                   f"The image noised to t = {t} under the {schedule} schedule (alpha_bar = "
+                                   f"{ab:.3f}), and the histogram of its pixel values against N(0, 1)")
+
+    return _interactive(
+        show,
         schedule=W.Dropdown(options=list(by_name), description="schedule"),
         t=W.IntSlider(value=T // 4, min=0, max=T - 1, step=max(1, T // 100), description="t",
                       continuous_update=False),
@@ -39,7 +53,7 @@ def _frames(n_states: int, every: int) -> list[int]:
 
 def _frame_slider(show, frames: list[int]) -> W.Widget:
     """A "step" slider over positions 0 .. len(frames) - 1, redrawn by ``show(position)``."""
-    return W.interactive(
+    return _interactive(
         show,
         position=W.IntSlider(value=0, min=0, max=len(frames) - 1, description="step", continuous_update=False),
     )
@@ -52,12 +66,14 @@ def trajectory_scrubber(
     ``every`` steps at a time; the last position is always the final sample."""
     frames = _frames(len(xs), every)
 
-    def show(position: int):
+    def show(position: int) -> viz.DescribedFigure:
         k = frames[position]  # index into xs: x[k] is the state after k steps
         fig = viz.new_figure((4.2, 4.2))
         title = "start: pure noise" if k == 0 else f"after step t={ts[k - 1]}"
         viz.trajectory_frame(fig.subplots(), xs[k], title, lim, data)
-        return fig
+        where = "at the start, pure noise" if k == 0 else f"after {k} of {len(ts)} steps (t = {ts[k - 1]})"
+        return viz.DescribedFigure(fig, f"Scatter plot of {xs.shape[1]} points of the reverse process {where}"
+                                   + (", over the data in grey" if data is not None else ""))
 
     return _frame_slider(show, frames)
 
@@ -72,15 +88,17 @@ def image_trajectory_scrubber(
     drawn by :func:`viz.image_trajectory_frame`, as in the static :func:`viz.image_trajectory`."""
     frames = _frames(len(xs), every)
 
-    def show(position: int):
+    def show(position: int) -> viz.DescribedFigure:
         fig = viz.new_figure((4.6, 2.6))
         ax_xt, ax_x0 = fig.subplots(1, 2)
         k = frames[position]
-        ax_xt.set_title(viz.image_trajectory_frame(ax_xt, ax_x0, xs, x0s, ts, k, index))
+        title = viz.image_trajectory_frame(ax_xt, ax_x0, xs, x0s, ts, k, index)
+        ax_xt.set_title(title)
         if k < len(ts):
             ax_xt.set_xlabel("$x_t$")
             ax_x0.set_xlabel(r"the model's estimate $\hat x_0$")
-        return fig
+        return viz.DescribedFigure(fig, f"Sample {index} of the reverse process, {title}: left the current "
+                                   "image x_t, right the model's estimate of the clean image x_0")
 
     return _frame_slider(show, frames)
 
@@ -92,11 +110,12 @@ def guidance_explorer(sample, max_scale: float, classes: Sequence[int], step: fl
     if max_scale <= 0:
         raise ValueError(f"max_scale must be positive, got {max_scale}")
 
-    def show(w: float, label: int):
+    def show(w: float, label: int) -> viz.DescribedFigure:
         images = sample(w, label)
-        return viz.image_grid({f"class {label}, w = {w:g}": images}, ncols=len(images))
+        return viz.DescribedFigure(viz.image_grid({f"class {label}, w = {w:g}": images}, ncols=len(images)),
+                                   f"{len(images)} images generated for class {label} at guidance scale w = {w:g}")
 
-    return W.interactive(
+    return _interactive(
         show,
         w=W.FloatSlider(value=min(1.0, max_scale), min=0.0, max=max_scale, step=step, description="w",
                         continuous_update=False),
@@ -132,7 +151,9 @@ def prompt_box(model, schedule: Schedule, n: int = 4, steps: int = 20,
             device = next(model.parameters()).device
             images = generate(ClassifierFreeGuidance(model, scale.value), schedule, n, "ddim", steps,
                               seed=seed.value, y=tokens.to(device))
-            display(viz.captioned_images(images, [text.value] * n, ncols=n))
+            display(viz.DescribedFigure(viz.captioned_images(images, [text.value] * n, ncols=n),
+                                        f"{n} images generated for the caption '{text.value}' at guidance "
+                                        f"scale w = {scale.value:g}, seed {seed.value}"))
 
     button.on_click(show)
     text.observe(show, names="value")  # Enter (or leaving the box) generates too
@@ -156,8 +177,10 @@ def note_explorer(
 
     def show(pitch: int, instrument: str, w: float):
         image, waveform = make_note(pitch, instrument, w)
-        display(viz.plot_mel_images({f"{viz.note_name(pitch)} (MIDI {pitch}), {instrument}, w = {w:g}": image},
-                                    sr, hop))
+        name = f"{viz.note_name(pitch)} (MIDI {pitch}), {instrument}"
+        display(viz.DescribedFigure(viz.plot_mel_images({f"{name}, w = {w:g}": image}, sr, hop),
+                                    f"Log-mel spectrogram of the generated note {name}, at guidance scale "
+                                    f"w = {w:g}"))
         display(Audio(waveform.detach().cpu().numpy(), rate=sr))
 
     pitches = list(pitches)

@@ -99,9 +99,10 @@ def test_guidance_explorer_regenerates_with_the_chosen_scale_and_class():
     explorer = widgets.guidance_explorer(sample, max_scale=8.0, classes=range(10))
     slider, picker = explorer.children[:2]
     assert (slider.min, slider.max) == (0.0, 8.0) and list(picker.options) == list(range(10))
-    fig = explorer.f(3.0, 7)
+    view = explorer.f(3.0, 7)
     assert asked[-1] == (3.0, 7)
-    (ax,) = fig.axes
+    assert view.alt == "4 images generated for class 7 at guidance scale w = 3"
+    (ax,) = view.figure.axes
     assert ax.get_title() == "class 7, w = 3"
     np.testing.assert_allclose(ax.images[0].get_array()[0, 0], viz.to_rgb(sample(3.0, 7)[0])[0, 0])
     with pytest.raises(ValueError, match="max_scale"):

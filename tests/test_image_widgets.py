@@ -21,7 +21,9 @@ def test_image_trajectory_scrubber_labels_each_position_with_the_true_t_and_show
     slider = w.children[0]
     assert slider.max == 3, "positions 0, 10, 20 and the final sample 25"
     for position, k in enumerate([0, 10, 20, 25]):
-        ax_xt, ax_x0 = w.f(position).axes
+        view = w.f(position)
+        ax_xt, ax_x0 = view.figure.axes
+        assert ax_xt.get_title() in view.alt
         assert ax_xt.get_title() == (f"t={ts[k]}" if k < len(ts) else "final sample")
         np.testing.assert_allclose(ax_xt.images[0].get_array(), viz.to_rgb(xs[k][2]))
         if k < len(ts):
