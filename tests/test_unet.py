@@ -135,6 +135,12 @@ def test_bad_t_labels_and_context_are_rejected():
         model(x, torch.tensor([1, 2]), context=torch.randn(2, 5, 16))
     with pytest.raises(ValueError, match="unconditional"):
         UNet(TINY)(x, torch.tensor([1, 2]), torch.tensor([0, 1]))
+    E = 4 * TINY.base_channels  # the time embedding's width
+    assert model(x, torch.tensor([1, 2]), embedding=torch.randn(2, E)).shape == x.shape
+    with pytest.raises(ValueError, match=rf"embedding .* must have shape \(B, E\) = \(2, {E}\), got \(2, {E + 1}\)"):
+        model(x, torch.tensor([1, 2]), embedding=torch.randn(2, E + 1))
+    with pytest.raises(ValueError, match=r"must have shape \(B, E\)"):
+        model(x, torch.tensor([1, 2]), embedding=torch.randn(E))  # one embedding for the whole batch
 
 
 def test_config_rejects_channels_that_groupnorm_cannot_split():

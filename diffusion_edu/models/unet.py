@@ -300,7 +300,7 @@ class UNet(nn.Module):
         context_dim) token features for cross-attention (text models only), embedding: (B, E)
         added to the time embedding, E = 4 * base_channels (a text model's pooled caption).
         Returns (B, out_channels, H, W)."""
-        self._check_inputs(x, t, y, context)
+        self._check_inputs(x, t, y, context, embedding)
         emb = self.time_embedding(t)  # (B, E)
         if embedding is not None:
             emb = emb + embedding  # (B, E)
@@ -364,7 +364,8 @@ class UNet(nn.Module):
                 f"got min {y.min().item()}, max {y.max().item()}"
             )
 
-    def _check_inputs(self, x: Tensor, t: Tensor, y: Tensor | None, context: Tensor | None) -> None:
+    def _check_inputs(self, x: Tensor, t: Tensor, y: Tensor | None, context: Tensor | None,
+                      embedding: Tensor | None = None) -> None:
         cfg = self.config
         factor = 2**cfg.downsamplings
         if x.ndim != 4 or x.shape[1] != cfg.in_channels:
@@ -390,6 +391,10 @@ class UNet(nn.Module):
             raise ValueError(f"this UNet attends to a context of shape (B, L, {cfg.context_dim}) = "
                              f"({x.shape[0]}, L, {cfg.context_dim}), got "
                              f"{None if context is None else tuple(context.shape)}")
+        emb_dim = self.time_embedding.mlp[-1].out_features  # E
+        if embedding is not None and embedding.shape != (x.shape[0], emb_dim):
+            raise ValueError(f"embedding is added to the time embedding: it must have shape (B, E) = "
+                             f"({x.shape[0]}, {emb_dim}), got {tuple(embedding.shape)}")
 
 
 def shape_trace(model: UNet, x: Tensor, t: Tensor, y: Tensor | None = None,
