@@ -22,6 +22,7 @@
 #   BUDGETS          make bench: training seconds per run (default "150 300 600").
 #   SYSTEMS          make bench: which systems (default all; see bench/README.md).
 #   SEED             make bench: seed of the runs (default 0); other seeds are stored beside them.
+#   RESAMPLES        make bench: more sample sets judged per run, from the same weights (default 0).
 
 SHELL := bash
 .DEFAULT_GOAL := help
@@ -104,7 +105,7 @@ $(BENCH_STAMP): $(STAMP)
 	touch $@
 
 bench: $(BENCH_STAMP) ## train the course's digits model and two libraries' at equal seconds; print the table
-	$(VENV)/bin/python bench/digits_vs_peers.py --budgets $(BUDGETS) $(if $(SYSTEMS),--systems $(SYSTEMS)) $(if $(SEED),--seed $(SEED))
+	$(VENV)/bin/python bench/digits_vs_peers.py --budgets $(BUDGETS) $(if $(SYSTEMS),--systems $(SYSTEMS)) $(if $(SEED),--seed $(SEED)) $(if $(RESAMPLES),--resamples $(RESAMPLES))
 
 # ---------------------------------------------------------------------------------- exercises
 exercises: $(STAMP) ## regenerate exercises/, their public tests and the autograders from solutions/

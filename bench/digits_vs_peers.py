@@ -194,6 +194,47 @@ def judge_samples(samples, oracle, test_images) -> dict:
     return {"frechet": verdict["frechet"], "confident": verdict["confident"], "class_balance": verdict["class_balance"]}
 
 
+def diagnose(samples, oracle, test_images, data) -> dict:
+    """Why a Frechet distance is what it is, in three numbers:
+
+    - ``mean_term``: the part of the distance that is || mu_samples - mu_test ||^2 in the oracle's
+      features (the rest comes from the covariances: the samples vary too little, too much, or
+      in other directions than real digits);
+    - ``diversity``: Tr(S_samples) / Tr(S_test), the spread of the samples' features against the
+      test digits' (below 1: the samples are more alike than real digits are);
+    - ``copying``: the median pixel distance from a sample to its nearest training digit, divided
+      by the same for the test digits (below 1: samples sit closer to training digits than new
+      real digits do, the sign of a model that reproduces its training set)."""
+    from diffusion_edu.metrics import classifier_outputs
+
+    _, f_samples = classifier_outputs(oracle, samples)  # (N, 64)
+    _, f_test = classifier_outputs(oracle, test_images)  # (M, 64)
+    f_samples, f_test = f_samples.double(), f_test.double()
+    mean_term = (f_samples.mean(0) - f_test.mean(0)).square().sum().item()
+    diversity = (torch.cov(f_samples.T).trace() / torch.cov(f_test.T).trace()).item()
+
+    def nearest(images):  # (K,): distance to the closest training digit
+        return torch.cdist(images.flatten(1).double(), data.flatten(1).double()).min(1).values
+
+    copying = (nearest(samples).median() / nearest(test_images).median()).item()
+    return {"mean_term": mean_term, "diversity": diversity, "copying": copying}
+
+
+@torch.no_grad()
+def held_out_loss(trained: dict, test_images, repeats: int = 8) -> float:
+    """The training objective of the weights that sampled (the EMA's, where there is one) on the
+    360 test digits, which no system trains on: the mean of ``repeats`` passes, each with fresh
+    t and noise from a fixed generator, in float32. Every tuned system predicts eps under the same
+    cosine schedule, so the numbers compare directly, and with far less noise than a Frechet
+    distance of 500 samples."""
+    built = trained["built"]
+    built.model.load_state_dict(trained["weights"].state_dict())  # the weights that sampled
+    built.model.eval()
+    generator = torch.Generator().manual_seed(1234)
+    x0 = test_images.to(DEVICE)
+    return sum(built.loss(x0, generator).item() for _ in range(repeats)) / repeats
+
+
 def floor_spread(data, oracle, test_images, samples: int, repeats: int = 10) -> dict:
     """The Frechet distance of ``repeats`` random sets of ``samples`` real training digits: its
     standard deviation is how far two equally good samplers' scores can lie apart by chance."""
@@ -217,10 +258,12 @@ def _judging_kit():
 
 
 def run(systems: list[str], budgets: list[float], default_budgets: list[float], out: Path, samples: int,
-        calibration_seconds: float = 8.0, seed: int = 0) -> dict:
+        calibration_seconds: float = 8.0, seed: int = 0, resamples: int = 0) -> dict:
     """Calibrate every system, then train, sample and judge it at each budget; ``seed`` seeds the
     model's initialisation, the batches, the noise and the samples (a run with another seed is
-    stored beside the seed-0 run, and the plot and the reach table average over seeds)."""
+    stored beside the seed-0 run, and the plot and the reach table average over seeds).
+    ``resamples`` more sets of samples (seeds seed + 1000 k) are judged from the same weights, to
+    measure how much of a run's score is the luck of its samples; every set is diagnosed."""
     data, test_images, oracle = _judging_kit()
     path = out / f"digits_vs_peers-{device_tag()}.json"
     results = json.loads(path.read_text()) if path.exists() else {}
@@ -248,6 +291,14 @@ def run(systems: list[str], budgets: list[float], default_budgets: list[float], 
             images = trained["built"].sample(trained["weights"], samples, seed)
             sample_seconds = time.perf_counter() - start
             verdict = judge_samples(images, oracle, test_images)
+            verdict["diagnosis"] = diagnose(images, oracle, test_images, data)
+            verdict["test_loss"] = held_out_loss(trained, test_images)
+            if resamples:
+                verdict["resamples"] = []
+                for k in range(1, resamples + 1):
+                    more = trained["built"].sample(trained["weights"], samples, seed + 1000 * k)
+                    verdict["resamples"].append(dict(judge_samples(more, oracle, test_images),
+                                                     diagnosis=diagnose(more, oracle, test_images, data)))
             runs[f"{name}@{budget:g}" + (f"#seed{seed}" if seed else "")] = dict(
                 system=name, label=system.label, recipe=system.recipe.name, budget=budget, seed=seed, steps=steps,
                 train_seconds=trained["seconds"], sample_seconds=sample_seconds,
@@ -316,6 +367,46 @@ def reach_table(results: dict, factors: tuple[float, ...] = (2.0, 1.5, 1.25)) ->
             else:
                 cells.append(f"<= {seconds:.0f} s" if seconds == budgets[0] else f"{seconds:.0f} s")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def spread_table(results: dict) -> str:
+    """How far apart runs of one system at one budget land, as a Markdown table: the Frechet
+    distance over training seeds (each run's first sample set, the protocol's score), the mean
+    over every sample set judged (all seeds, resamples included: the most precise figure), the
+    standard deviation over sample sets drawn from the same weights (where runs were resampled),
+    the diagnosis of every sample set (diversity and copying, see :func:`diagnose`), and two
+    numbers with far less noise: the training loss of the last 50 steps and the loss on the test
+    digits (:func:`held_out_loss`, where measured), each averaged over the seeds."""
+    groups = {}
+    for r in results["runs"].values():
+        groups.setdefault((r["label"], r["budget"]), []).append(r)
+    lines = ["| system | budget (s) | seeds | Frechet over seeds | every sample set: n, mean | std over the sets "
+             "of one model | diversity | copying | training loss | held-out loss |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+
+    def mean_std(values):
+        values = torch.tensor(values, dtype=torch.float64)
+        return values.mean().item(), (values.std().item() if len(values) > 1 else float("nan"))
+
+    for (label, budget), runs in groups.items():
+        mean, std = mean_std([r["frechet"] for r in runs])
+        over_seeds = f"{mean:.1f}" + (f" +- {std:.1f}" if len(runs) > 1 else "")
+        within = [mean_std([r["frechet"]] + [s["frechet"] for s in r["resamples"]])[1] for r in runs if r.get("resamples")]
+        sets = [(r["frechet"], r["diagnosis"]) for r in runs if "diagnosis" in r]
+        sets += [(s["frechet"], s["diagnosis"]) for r in runs for s in r.get("resamples", [])]
+        every = [r["frechet"] for r in runs] + [s["frechet"] for r in runs for s in r.get("resamples", [])]
+        cells = [label, f"{budget:g}", str(len(runs)), over_seeds, f"{len(every)}, {sum(every) / len(every):.1f}",
+                 f"{sum(within) / len(within):.1f}" if within else ""]
+        if sets:
+            cells += [f"{sum(d['diversity'] for _, d in sets) / len(sets):.2f}",
+                      f"{sum(d['copying'] for _, d in sets) / len(sets):.2f}"]
+        else:
+            cells += ["", ""]
+        cells.append(f"{sum(r['final_loss'] for r in runs) / len(runs):.4f}")
+        held_out = [r["test_loss"] for r in runs if "test_loss" in r]
+        cells.append(f"{sum(held_out) / len(held_out):.4f} ({len(held_out)})" if held_out else "")
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -390,6 +481,8 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the runs (default 0); runs with other seeds are added beside them")
     parser.add_argument("--samples", type=int, default=SAMPLES, help="generated images judged per run")
+    parser.add_argument("--resamples", type=int, default=0,
+                        help="more sample sets judged per run, from the same weights (default 0)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--calibration-seconds", type=float, default=8.0,
                         help="seconds of timed steps per system and precision (default 8)")
@@ -411,15 +504,16 @@ def main(argv=None) -> None:
         if missing:
             sys.exit("missing peers (make bench installs them): " + "; ".join(missing))
         results = run(args.systems, args.budgets, args.default_budgets or [max(args.budgets)], args.out, args.samples,
-                      args.calibration_seconds, args.seed)
+                      args.calibration_seconds, args.seed, args.resamples)
         results = sampling_speed(args.systems, args.samples, path)  # the table's sampling column
-    runs, reach = table(results), reach_table(results)
-    print(runs + "\n\n" + reach)
-    reach_path = path.with_name(path.stem + "-reach.md")
+    runs, reach, spread = table(results), reach_table(results), spread_table(results)
+    print(runs + "\n\n" + reach + "\n\n" + spread)
+    reach_path, spread_path = path.with_name(path.stem + "-reach.md"), path.with_name(path.stem + "-spread.md")
     path.with_suffix(".md").write_text(runs + "\n")
     reach_path.write_text(reach + "\n")
+    spread_path.write_text(spread + "\n")
     plot(results, path.with_suffix(".png"))
-    print(f"wrote {path}, {path.with_suffix('.md')}, {reach_path} and {path.with_suffix('.png')}")
+    print(f"wrote {path}, {path.with_suffix('.md')}, {reach_path}, {spread_path} and {path.with_suffix('.png')}")
 
 
 def _importable(package: str) -> bool:

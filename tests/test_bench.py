@@ -71,6 +71,35 @@ def test_table_has_one_row_per_run_and_the_fraction_of_peak():
     assert "ten random sets of 500 real digits score 38.0 +- 4.5" in bench.table(results)
 
 
+def test_diagnose_separates_copies_of_the_training_set_from_new_real_digits():
+    data, test_images, oracle = bench._judging_kit()
+    itself = bench.diagnose(test_images, oracle, test_images, data)
+    assert itself["mean_term"] == pytest.approx(0.0, abs=1e-9)
+    assert itself["diversity"] == pytest.approx(1.0) and itself["copying"] == pytest.approx(1.0)
+    copies = bench.diagnose(data[:360], oracle, test_images, data)
+    assert copies["copying"] == 0.0  # every sample is a training digit
+    alike = bench.diagnose(test_images[:1].repeat(360, 1, 1, 1), oracle, test_images, data)
+    assert alike["diversity"] == pytest.approx(0.0, abs=1e-9)  # one digit 360 times: no spread at all
+    assert alike["mean_term"] > itself["mean_term"]
+
+
+def test_spread_table_separates_seeds_from_sample_sets():
+    results = _results({"a": [(600, 50.0)], "b": [(600, 70.0)]})
+    diagnosis = dict(mean_term=5.0, diversity=0.9, copying=0.8)
+    results["runs"]["a@600"].update(final_loss=0.04, diagnosis=diagnosis, resamples=[
+        dict(frechet=52.0, confident=0.9, diagnosis=diagnosis), dict(frechet=54.0, confident=0.9, diagnosis=diagnosis)])
+    results["runs"]["a@600#seed1"] = dict(results["runs"]["a@600"], seed=1, frechet=60.0, resamples=[],
+                                          final_loss=0.06, test_loss=0.05)
+    results["runs"]["b@600"]["final_loss"] = 0.07
+    rows = bench.spread_table(results).splitlines()
+    assert len(rows) == 2 + 2  # the header, its rule, one row per system and budget
+    # over seeds: 50 and 60; every set judged: 50, 52, 54 (seed 0) and 60 (seed 1); over the sets
+    # of seed 0's weights: 50, 52, 54 (std 2); training loss over seeds: 0.04 and 0.06; the
+    # held-out loss measured on seed 1 only
+    assert rows[2] == "| a | 600 | 2 | 55.0 +- 7.1 | 4, 54.0 | 2.0 | 0.90 | 0.80 | 0.0500 | 0.0500 (1) |"
+    assert rows[3] == "| b | 600 | 1 | 70.0 | 1, 70.0 |  |  |  | 0.0700 |  |"  # nothing resampled or diagnosed
+
+
 def test_the_torchvision_stand_in_is_on_the_path_only_inside_the_context():
     before = list(sys.path)
     with systems.stand_in_torchvision():
@@ -106,7 +135,9 @@ def test_the_committed_results_match_their_tables_and_the_book_page_shows_them()
     results = json.loads(path.read_text())
     assert path.with_suffix(".md").read_text() == bench.table(results) + "\n"
     assert path.with_name(path.stem + "-reach.md").read_text() == bench.reach_table(results) + "\n"
+    assert path.with_name(path.stem + "-spread.md").read_text() == bench.spread_table(results) + "\n"
     page = (BENCH.parent / "book" / "how_good.md").read_text()
-    for name in (path.with_suffix(".png").name, path.with_suffix(".md").name, path.stem + "-reach.md"):
+    for name in (path.with_suffix(".png").name, path.with_suffix(".md").name, path.stem + "-reach.md",
+                 path.stem + "-spread.md"):
         assert f"../bench/results/{name}" in page, f"book/how_good.md does not show {name}"
         assert (BENCH / "results" / name).exists()
