@@ -83,6 +83,15 @@ def test_diagnose_separates_copies_of_the_training_set_from_new_real_digits():
     assert alike["mean_term"] > itself["mean_term"]
 
 
+def test_held_out_loss_is_the_eps_loss_on_test_digits_with_fixed_noise():
+    data, test_images, _ = bench._judging_kit()
+    trained = bench.train_steps(systems.SYSTEMS["course"], 1, False, data)
+    loss = bench.held_out_loss(trained, test_images, repeats=2)
+    assert loss == bench.held_out_loss(trained, test_images, repeats=2)  # the same t and noise every call
+    # the U-Net's output layer starts at zero: it predicts eps = 0, so the loss is E[eps^2] = 1
+    assert loss == pytest.approx(1.0, abs=0.05)
+
+
 def test_spread_table_separates_seeds_from_sample_sets():
     results = _results({"a": [(600, 50.0)], "b": [(600, 70.0)]})
     diagnosis = dict(mean_term=5.0, diversity=0.9, copying=0.8)
